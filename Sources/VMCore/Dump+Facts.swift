@@ -1,0 +1,168 @@
+/// What `vmcore info` reports about a dump: every fact with its value ready to print, and
+/// addresses as `0x…` strings so JSON consumers never lose 64-bit precision.
+public struct DumpFacts: Sendable, Codable {
+    public struct CPU: Sendable, Codable {
+        public var index: Int
+        public var pid: UInt32
+        public var pc: String
+        public var sp: String
+    }
+
+    public struct QEMUCPU: Sendable, Codable {
+        public var index: Int
+        public var cr3: String
+        public var idtBase: String
+        public var rip: String
+    }
+
+    public struct Range: Sendable, Codable {
+        public var start: String
+        public var end: String
+        public var size: UInt64
+    }
+
+    public struct Pages: Sendable, Codable {
+        public var present: UInt64
+        public var zero: UInt64
+        public var excluded: UInt64
+        public var missing: UInt64
+    }
+
+    public var files: [String]
+    public var format: String
+    public var variant: String
+    public var flattened: Bool
+    public var flattenedRecords: Int?
+    public var producer: String?
+    public var byteOrder: String
+    public var architecture: String
+    public var pageSize: Int
+    public var memoryRanges: [Range]
+    public var memoryBytes: UInt64
+    public var pages: Pages
+    public var compression: [String]
+    public var dumpLevel: Int?
+    public var incomplete: Bool
+    public var cpuCount: Int?
+    public var cpus: [CPU]
+    public var qemuCPUs: [QEMUCPU]
+    /// `CRASHTIME` from VMCOREINFO, seconds since the epoch, and as UTC text.
+    public var crashTime: Int64?
+    public var crashTimeUTC: String?
+    /// When the dump file was written (the kdump header's timestamp), if the writer set it.
+    public var dumpTime: Int64?
+    public var dumpTimeUTC: String?
+    public var kernelRelease: String?
+    public var kernelVersion: String?
+    public var hostname: String?
+    public var vmcoreinfo: Bool
+    public var buildID: String?
+    public var kaslrOffset: String?
+    public var physBase: String?
+    public var physBaseSource: String?
+    /// The VMCOREINFO values most asked for, by their VMCOREINFO key.
+    public var vmcoreinfoFacts: [String: String]
+    public var eraseinfo: String?
+    public var warnings: [String]
+}
+
+extension Dump {
+    /// Gathers the facts `vmcore info` prints. Reads headers and, for kdump-compressed files,
+    /// one sequential pass over the page descriptors (for the page counts).
+    public func facts() throws(VMCoreError) -> DumpFacts {
+        var pages = PageCounts()
+        var compression: [String] = []
+        var warnings: [String] = []
+        if let kdump {
+            let s = try kdump.statistics()
+            pages = s.counts
+            compression = s.compressions.sorted().map(\.rawValue)
+        } else if let elf {
+            pages = elf.pageCounts()
+            if elf.isTruncated { warnings.append("the file ends before the data its program headers describe") }
+        } else {
+            pages.present = memory.ranges.reduce(0) { $0 + ($1.size + UInt64(pageSize) - 1) / UInt64(pageSize) }
+        }
+        if flattenedSources.contains(where: { !$0.hasEndMarker }) {
+            warnings.append("the flattened stream has no end record: it was cut off, pages written after the cut are missing")
+        }
+        let info = vmcoreinfo
+        var physBase: (UInt64, String)?
+        if let n = info?.number("phys_base") {
+            physBase = (UInt64(bitPattern: n), "VMCOREINFO")
+        } else if let kdump, producer != "QEMU", kdump.header.headerVersion >= 1, architecture == .x86_64 {
+            // QEMU's sub-header phys_base is unreliable (it parses the decimal value as hex).
+            physBase = (kdump.subHeader.physBase, "kdump sub header")
+        }
+        var facts: [String: String] = [:]
+        if let info {
+            for key in ["OSRELEASE", "BUILD-ID", "PAGESIZE", "KERNELOFFSET", "CRASHTIME"] {
+                if let v = info[key] { facts[key] = v }
+            }
+            for name in ["swapper_pg_dir", "init_top_pgt", "init_uts_ns", "_stext", "prb", "vmemmap", "mem_section"] {
+                if let v = info.symbol(name) { facts["SYMBOL(\(name))"] = hex(v) }
+            }
+            for name in ["phys_base", "pgtable_l5_enabled", "KERNEL_IMAGE_SIZE", "VA_BITS", "PHYS_OFFSET", "kimage_voffset"] {
+                if let v = info["NUMBER(\(name))"] { facts["NUMBER(\(name))"] = v }
+            }
+        }
+        let crashTime = info?.crashTime
+        var dumpTime: Int64?
+        if let kdump, kdump.header.timestampSeconds > 0 { dumpTime = kdump.header.timestampSeconds }
+        let release = info?.osRelease ?? kdump.flatMap { $0.header.release.isEmpty ? nil : $0.header.release }
+        let ranges = memory.ranges
+        return DumpFacts(
+            files: files,
+            format: format.rawValue,
+            variant: variant,
+            flattened: flattened,
+            flattenedRecords: flattenedSources.isEmpty ? nil : flattenedSources.reduce(0) { $0 + $1.recordCount },
+            producer: producer,
+            byteOrder: byteOrder.rawValue,
+            architecture: architecture.rawValue,
+            pageSize: pageSize,
+            memoryRanges: ranges.map { DumpFacts.Range(start: hex($0.start), end: hex($0.end), size: $0.size) },
+            memoryBytes: ranges.reduce(0) { $0 + $1.size },
+            pages: DumpFacts.Pages(present: pages.present, zero: pages.zero, excluded: pages.excluded, missing: pages.missing),
+            compression: compression,
+            dumpLevel: kdump.map { Int($0.subHeader.dumpLevel) },
+            incomplete: (kdump?.isIncomplete ?? false) || (elf?.isIncomplete ?? false) || pages.missing > 0,
+            cpuCount: kdump.map { Int($0.header.nrCPUs) } ?? (cpus.isEmpty ? nil : cpus.count),
+            cpus: cpus.map { DumpFacts.CPU(index: $0.index, pid: $0.pid, pc: hex($0.pc), sp: hex($0.sp)) },
+            qemuCPUs: qemuCPUs.enumerated().map { DumpFacts.QEMUCPU(index: $0.offset, cr3: hex($0.element.cr3), idtBase: hex($0.element.idtBase), rip: hex($0.element.rip)) },
+            crashTime: crashTime,
+            crashTimeUTC: crashTime.map(formatUTC),
+            dumpTime: dumpTime,
+            dumpTimeUTC: dumpTime.map(formatUTC),
+            kernelRelease: release,
+            kernelVersion: kdump.flatMap { $0.header.version.isEmpty ? nil : $0.header.version },
+            hostname: kdump.flatMap { $0.header.nodename.isEmpty ? nil : $0.header.nodename },
+            vmcoreinfo: info != nil,
+            buildID: info?.buildID,
+            kaslrOffset: info?.kernelOffset.map(hex),
+            physBase: physBase.map { hex($0.0) },
+            physBaseSource: physBase?.1,
+            vmcoreinfoFacts: facts,
+            eraseinfo: kdump?.eraseinfo,
+            warnings: warnings
+        )
+    }
+}
+
+/// `YYYY-MM-DD hh:mm:ss UTC` for seconds since the epoch (proleptic Gregorian calendar).
+public func formatUTC(_ seconds: Int64) -> String {
+    let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+    let secs = seconds - days * 86400
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    func two(_ v: Int64) -> String { String(v).leftPadded(2) }
+    return "\(y)-\(two(m))-\(two(d)) \(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60)) UTC"
+}

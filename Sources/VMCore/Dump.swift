@@ -1,0 +1,160 @@
+/// A crash dump, opened: the container format recognised, physical memory readable, and the
+/// facts its headers and notes state.
+///
+/// `Dump.open` probes the formats in order (flattened, kdump-compressed, ELF core); "not
+/// mine" is not an error, and a file nothing recognises is reported with its first bytes.
+public final class Dump: Sendable {
+    /// The container format.
+    public enum Format: String, Sendable, Codable {
+        case elf
+        case kdumpCompressed = "kdump-compressed"
+        case raw
+    }
+
+    /// The files, as the user named them (several for a `makedumpfile --split` set).
+    public let files: [String]
+    public let format: Format
+    /// True when the file is a makedumpfile flattened stream holding `format`.
+    public let flattened: Bool
+    /// Which program wrote it: "QEMU", "makedumpfile", "kernel" (the kdump ELF core), or nil.
+    public let producer: String?
+    /// A short human description: "kdump-compressed v6 (makedumpfile)", "QEMU ELF", ….
+    public let variant: String
+    public let byteOrder: ByteOrder
+    public let architecture: Architecture
+    public let pageSize: Int
+    public let memory: any PhysicalMemory
+    public let cpus: [SavedCPU]
+    public let qemuCPUs: [QEMUCPUState]
+    public let vmcoreinfo: VMCoreInfo?
+    /// The file offset of the VMCOREINFO text, if the dump carries it.
+    public let vmcoreinfoOffset: UInt64?
+    /// Set when the container is kdump-compressed.
+    public let kdump: KdumpFile?
+    /// Set when the container is an ELF core.
+    public let elf: ELFCore?
+    /// Set for flattened input (the first file's stream index).
+    public let flattenedSources: [FlattenedSource]
+
+    /// Opens `paths` as one dump (several paths only for a split kdump set).
+    /// `rawBase` opens a headerless file as a raw physical memory image at that address.
+    public static func open(_ paths: [String], rawBase: UInt64? = nil) throws(VMCoreError) -> Dump {
+        precondition(!paths.isEmpty)
+        var sources: [any ByteSource] = []
+        for path in paths { sources.append(try FileSource(path: path)) }
+        return try Dump(sources: sources, rawBase: rawBase)
+    }
+
+    public static func open(_ path: String) throws(VMCoreError) -> Dump { try open([path]) }
+
+    public init(sources opened: [any ByteSource], rawBase: UInt64? = nil) throws(VMCoreError) {
+        files = opened.map(\.name)
+        if let rawBase {
+            guard opened.count == 1 else {
+                throw VMCoreError(.usage, file: opened[1].name, "a raw memory image is one file", "give only one")
+            }
+            let raw = RawImage(source: opened[0], base: rawBase)
+            (format, flattened, producer, variant) = (.raw, false, nil, "raw physical memory image at \(hex(rawBase))")
+            (byteOrder, architecture, pageSize, memory) = (.little, .unknown, raw.pageSize, raw)
+            (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset, kdump, elf, flattenedSources) = ([], [], nil, nil, nil, nil, [])
+            return
+        }
+
+        // Unwrap flattened streams first: what they hold is probed like any file.
+        var sources: [any ByteSource] = []
+        var flats: [FlattenedSource] = []
+        for source in opened {
+            let prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
+            if FlattenedSource.probe(prefix) {
+                let flat = try FlattenedSource(base: source)
+                flats.append(flat)
+                sources.append(flat)
+            } else {
+                sources.append(source)
+            }
+        }
+        flattenedSources = flats
+        flattened = !flats.isEmpty
+        let source = sources[0]
+        let prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
+
+        if KdumpFile.probe(prefix) {
+            let k = try KdumpFile(sources: sources)
+            kdump = k
+            elf = nil
+            format = .kdumpCompressed
+            memory = k
+            byteOrder = k.header.order
+            pageSize = k.pageSize
+            let info = k.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
+            vmcoreinfo = info
+            vmcoreinfoOffset = k.vmcoreinfo?.offset
+            let firstCPUSize = k.notes.first { $0.name == "CORE" && $0.type == CoreNotes.prstatus }?.descriptor.count
+            architecture = Architecture(machineName: k.header.machine)
+                ?? firstCPUSize.flatMap(CoreNotes.architecture(prstatusSize:))
+                ?? Self.architecture(from: info) ?? .unknown
+            let notes = CoreNotes(k.notes, architecture: architecture, file: source.name, order: byteOrder)
+            cpus = notes.cpus
+            qemuCPUs = notes.qemuCPUs
+            // QEMU fills only utsname.machine (linux.md A1.2); makedumpfile copies the whole utsname.
+            let qemu = k.header.release.isEmpty && k.header.sysname.isEmpty
+            producer = qemu ? "QEMU" : "makedumpfile"
+            var v = "kdump-compressed v\(k.header.headerVersion)"
+            if k.parts.count > 1 { v += ", split set of \(k.parts.count) files" }
+            variant = (flattened ? "flattened " : "") + v + " (\(producer!))"
+            return
+        }
+
+        if ELFCore.probe(prefix) {
+            guard sources.count == 1 else {
+                throw VMCoreError(.usage, file: sources[1].name, "only kdump-compressed dumps come as split sets", "\(source.name) is an ELF core")
+            }
+            let e = try ELFCore(source: source)
+            elf = e
+            kdump = nil
+            format = .elf
+            memory = e
+            byteOrder = e.header.order
+            pageSize = e.pageSize
+            architecture = e.architecture
+            let notes = CoreNotes(e.notes, architecture: architecture, file: source.name, order: byteOrder)
+            cpus = notes.cpus
+            qemuCPUs = notes.qemuCPUs
+            vmcoreinfo = notes.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
+            vmcoreinfoOffset = notes.vmcoreinfo?.offset
+            // QEMU writes a "QEMU" note per x86 vCPU and, since 7.2, section headers at offset 64.
+            let qemu = !notes.qemuCPUs.isEmpty || e.header.sectionHeaderOffset == 64
+            producer = qemu ? "QEMU" : "kernel"
+            variant = (flattened ? "flattened " : "") + (qemu ? "QEMU ELF" : "kdump ELF") + (e.header.is64 ? "" : " (32-bit)")
+            return
+        }
+
+        throw Self.unknownFormat(source.name, prefix)
+    }
+
+    static func architecture(from info: VMCoreInfo?) -> Architecture? {
+        guard let info else { return nil }
+        if info.symbol("init_top_pgt") != nil || info.symbol("init_level4_pgt") != nil { return .x86_64 }
+        if info.number("VA_BITS") != nil && info.number("kimage_voffset") != nil { return .aarch64 }
+        return nil
+    }
+
+    static func unknownFormat(_ file: String, _ prefix: [UInt8]) -> VMCoreError {
+        if prefix.isEmpty { return VMCoreError(.truncated, file: file, "is empty", "a dump starts with a header") }
+        let shown = prefix.prefix(16).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ")
+        if prefix.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
+            return VMCoreError(.unsupported, file: file, offset: 0, "zstd-compressed data", "decompress it first (zstd -d)")
+        }
+        if prefix.starts(with: [0x1f, 0x8b]) {
+            return VMCoreError(.unsupported, file: file, offset: 0, "gzip-compressed data", "decompress it first (gunzip)")
+        }
+        return VMCoreError(.badMagic, file: file, offset: 0, "unknown dump format",
+                           "the first bytes are \(shown); expected an ELF core (7f 45 4c 46), a kdump-compressed file (\"KDUMP   \") or a makedumpfile flattened stream (\"makedumpfile\")")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,331 @@
+import Synchronization
+
+/// A kdump-compressed ("diskdump") dump: makedumpfile `-c/-l/-p/-z` and uncompressed output,
+/// QEMU's `kdump-*` formats, and a `makedumpfile --split` set opened together (linux.md A1).
+///
+/// Layout: header block, sub-header blocks (with the ELF notes and VMCOREINFO), two bitmaps
+/// (page exists; page dumped), 24-byte page descriptors for every dumped page, page data. A
+/// page's descriptor index is the rank of its PFN in the second bitmap.
+public final class KdumpFile: PhysicalMemory, Sendable {
+    /// One file of the dump (a split set has several, each holding a range of PFNs).
+    public struct Part: Sendable {
+        public let source: any ByteSource
+        public let header: DiskDumpHeader
+        public let subHeader: KdumpSubHeader
+        /// The PFNs this file holds descriptors for: `startPFN..<endPFN`.
+        public let startPFN: UInt64
+        public let endPFN: UInt64
+        /// File offset of the first page descriptor.
+        let descriptorBase: UInt64
+        /// Number of page descriptors in this file.
+        let descriptorCount: UInt64
+        /// Rank of `startPFN` in the dumpable bitmap: descriptor index = rank(pfn) - rankBase.
+        let rankBase: UInt64
+        /// File offset of the shared all-zero page, if the file has one (linux.md A1.6).
+        let zeroPageOffset: UInt64?
+        let cache: DescriptorCache
+    }
+
+    public let parts: [Part]
+    public var header: DiskDumpHeader { parts[0].header }
+    public var subHeader: KdumpSubHeader { parts[0].subHeader }
+    public let pageSize: Int
+    /// The number of page frames the bitmaps cover (`max_mapnr_64`, or `max_mapnr` before v6).
+    public let maxPFN: UInt64
+    /// 1st bitmap: the page exists (is not a memory hole).
+    public let existing: PageBitmap
+    /// 2nd bitmap: the page was dumped (has a descriptor).
+    public let dumped: PageBitmap
+    public let ranges: [PhysicalRange]
+    public let notes: [ELFNote]
+    /// The VMCOREINFO text the sub header points at (header version 3 and later).
+    public let vmcoreinfo: (text: String, offset: UInt64)?
+    /// The erase commands makedumpfile applied (header version 5 and later), if any.
+    public let eraseinfo: String?
+    /// True when only one bitmap is present and serves as both (very old dumps).
+    public let singleBitmap: Bool
+
+    static let descriptorSize = 24
+    static let descriptorsPerChunk = 1024
+
+    public static func probe(_ prefix: [UInt8]) -> Bool { DiskDumpHeader.probe(prefix) }
+
+    /// Opens one kdump-compressed file, or the files of a `makedumpfile --split` set.
+    public convenience init(source: any ByteSource) throws(VMCoreError) {
+        try self.init(sources: [source])
+    }
+
+    public init(sources: [any ByteSource]) throws(VMCoreError) {
+        precondition(!sources.isEmpty)
+        var opened: [(any ByteSource, DiskDumpHeader, KdumpSubHeader)] = []
+        for source in sources {
+            let main = try DiskDumpHeader(from: source)
+            let sub = try KdumpSubHeader(from: source, main: main)
+            opened.append((source, main, sub))
+        }
+        let (first, main, sub) = opened[0]
+        let file = first.name
+        guard main.isKdump else {
+            throw VMCoreError(.unsupported, file: file, offset: 0, "RHEL4 \"DISKDUMP\" dumps are not supported", "only \"KDUMP   \" files are read")
+        }
+        let block = UInt64(main.blockSize)
+        pageSize = Int(block)
+        maxPFN = main.headerVersion >= 6 && sub.maxMapnr64 != 0 ? sub.maxMapnr64 : UInt64(main.maxMapnr)
+
+        // Bitmaps: each is bitmap_blocks/2 blocks unless there is room for only one.
+        let bitmapOffset = (1 + UInt64(main.subHeaderBlocks)) * block
+        let bitmapBytes = UInt64(main.bitmapBlocks) * block
+        guard bitmapOffset <= first.size, bitmapBytes <= first.size - bitmapOffset else {
+            throw VMCoreError(.truncated, file: file, offset: bitmapOffset,
+                              "page bitmaps (\(main.bitmapBlocks) blocks of \(block) bytes) run past the end of the file",
+                              "the file has \(first.size) bytes")
+        }
+        let needed = ((maxPFN + 7) / 8 + block - 1) / block
+        singleBitmap = UInt64(main.bitmapBlocks) < 2 * needed
+        let eachBytes = singleBitmap ? bitmapBytes : bitmapBytes / 2
+        guard eachBytes * 8 >= maxPFN else {
+            throw VMCoreError(.corrupt, file: file, offset: bitmapOffset, "page bitmap too small",
+                              "\(eachBytes) bytes cannot cover max_mapnr \(maxPFN)")
+        }
+        let bitmapData = try first.bytes(at: bitmapOffset, count: Int(bitmapBytes), what: "page bitmaps")
+        existing = PageBitmap(bytes: Array(bitmapData[0..<Int(eachBytes)]), bitCount: maxPFN)
+        dumped = singleBitmap ? existing : PageBitmap(bytes: Array(bitmapData[Int(eachBytes)...]), bitCount: maxPFN)
+        let descriptorBase = (1 + UInt64(main.subHeaderBlocks) + UInt64(main.bitmapBlocks)) * block
+
+        // Parts: one, or the split set sorted by range.
+        var parts: [Part] = []
+        for (source, h, s) in opened {
+            guard h.blockSize == main.blockSize, h.subHeaderBlocks == main.subHeaderBlocks, h.bitmapBlocks == main.bitmapBlocks else {
+                throw VMCoreError(.corrupt, file: source.name, offset: 0, "not part of the same split dump as \(file)",
+                                  "block size, sub-header size or bitmap size differ")
+            }
+            var start: UInt64 = 0, end = maxPFN
+            if s.split != 0 {
+                start = h.headerVersion >= 6 ? s.startPFN64 : s.startPFN
+                end = h.headerVersion >= 6 ? s.endPFN64 : s.endPFN
+                guard start <= end, end <= maxPFN else {
+                    throw VMCoreError(.corrupt, file: source.name, offset: block, "corrupt split range",
+                                      "PFNs \(hex(start))-\(hex(end)) exceed max_mapnr \(hex(maxPFN))")
+                }
+            } else if opened.count > 1 {
+                throw VMCoreError(.usage, file: source.name, "is not a file of a makedumpfile --split set",
+                                  "its sub header's split flag is 0; give split files together, or one ordinary dump")
+            }
+            let rankBase = dumped.rank(start)
+            let count = dumped.rank(end) - rankBase
+            let descriptorBytes = count * UInt64(Self.descriptorSize)
+            guard descriptorBase <= source.size, descriptorBytes <= source.size - descriptorBase else {
+                throw VMCoreError(.truncated, file: source.name, offset: descriptorBase,
+                                  "page descriptor table (\(count) descriptors) runs past the end of the file",
+                                  "the file has \(source.size) bytes")
+            }
+            let dataStart = descriptorBase + descriptorBytes
+            var zero: UInt64?
+            if dataStart + block <= source.size,
+               let page = try? source.bytes(at: dataStart, count: Int(block), what: "zero page"),
+               page.allSatisfy({ $0 == 0 }) {
+                zero = dataStart
+            }
+            parts.append(Part(source: source, header: h, subHeader: s, startPFN: start, endPFN: end,
+                              descriptorBase: descriptorBase, descriptorCount: count, rankBase: rankBase,
+                              zeroPageOffset: zero, cache: DescriptorCache()))
+        }
+        parts.sort { $0.startPFN < $1.startPFN }
+        for i in parts.indices.dropFirst() where parts[i].startPFN < parts[i - 1].endPFN {
+            throw VMCoreError(.usage, file: parts[i].source.name, "overlaps \(parts[i - 1].source.name) in the split set",
+                              "PFN ranges \(hex(parts[i - 1].startPFN))-\(hex(parts[i - 1].endPFN)) and \(hex(parts[i].startPFN))-\(hex(parts[i].endPFN))")
+        }
+        self.parts = parts
+
+        ranges = existing.runs().map { PhysicalRange(start: $0.lowerBound * block, end: $0.upperBound * block) }
+
+        // Notes and VMCOREINFO from the sub-header blocks.
+        let limit: UInt64 = 16 << 20
+        func text(_ offset: UInt64, _ size: UInt64, _ what: String) throws(VMCoreError) -> [UInt8]? {
+            guard size > 0 else { return nil }
+            guard size <= limit, offset <= first.size, size <= first.size - offset else {
+                throw VMCoreError(.corrupt, file: file, offset: offset, "\(what) (\(size) bytes) lies outside the file",
+                                  "the file has \(first.size) bytes")
+            }
+            return try first.bytes(at: offset, count: Int(size), what: what)
+        }
+        if let bytes = try text(sub.noteOffset, sub.noteSize, "ELF note area") {
+            notes = try ELFNote.parseAll(ByteReader(bytes, file: file, base: sub.noteOffset, order: main.order))
+        } else {
+            notes = []
+        }
+        if let bytes = try text(sub.vmcoreinfoOffset, sub.vmcoreinfoSize, "VMCOREINFO") {
+            let end = bytes.firstIndex(of: 0) ?? bytes.endIndex
+            vmcoreinfo = (String(decoding: bytes[..<end], as: UTF8.self), sub.vmcoreinfoOffset)
+        } else {
+            vmcoreinfo = nil
+        }
+        if let bytes = try? text(sub.eraseinfoOffset, sub.eraseinfoSize, "erase info") {
+            eraseinfo = String(decoding: bytes, as: UTF8.self)
+        } else {
+            eraseinfo = nil
+        }
+    }
+
+    public var isIncomplete: Bool { parts.contains { $0.header.isIncomplete } }
+
+    /// The part holding descriptors for `pfn`.
+    func part(for pfn: UInt64) -> Part? {
+        parts.first { $0.startPFN <= pfn && pfn < $0.endPFN }
+    }
+
+    /// A page descriptor (`struct page_desc`, makedumpfile `diskdump_mod.h`): data offset,
+    /// stored size, per-page compression flags. 24 bytes on every ABI.
+    public struct PageDescriptor: Sendable, Equatable {
+        public var offset: UInt64
+        public var size: UInt32
+        public var flags: UInt32
+        public var pageFlags: UInt64
+    }
+
+    /// The descriptor of dumped page `pfn` and the file offset it was read from.
+    func descriptor(_ pfn: UInt64, in part: Part) throws(VMCoreError) -> (PageDescriptor, UInt64) {
+        let index = dumped.rank(pfn) - part.rankBase
+        let chunk = index / UInt64(Self.descriptorsPerChunk)
+        let bytes = try part.cache.chunk(chunk) { () throws(VMCoreError) -> [UInt8] in
+            let first = chunk * UInt64(Self.descriptorsPerChunk)
+            let n = min(UInt64(Self.descriptorsPerChunk), part.descriptorCount - first)
+            return try part.source.bytes(at: part.descriptorBase + first * UInt64(Self.descriptorSize),
+                                         count: Int(n) * Self.descriptorSize, what: "page descriptors")
+        }
+        let at = Int(index % UInt64(Self.descriptorsPerChunk)) * Self.descriptorSize
+        let offset = part.descriptorBase + index * UInt64(Self.descriptorSize)
+        let r = ByteReader(bytes, file: part.source.name, base: offset - UInt64(at), order: part.header.order)
+        let d = PageDescriptor(offset: try r.u64(at, "page_desc.offset"), size: try r.u32(at + 8, "page_desc.size"),
+                               flags: try r.u32(at + 12, "page_desc.flags"), pageFlags: try r.u64(at + 16, "page_desc.page_flags"))
+        return (d, offset)
+    }
+
+    public func state(ofPage pfn: UInt64) -> PageState {
+        guard pfn < maxPFN, existing.isSet(pfn) else { return .notInDump }
+        guard dumped.isSet(pfn) else { return .excluded }
+        guard let part = part(for: pfn), let (d, _) = try? descriptor(pfn, in: part) else { return .missing }
+        if d.offset == 0 { return .missing }
+        if let zero = part.zeroPageOffset, d.offset == zero, d.flags == 0 { return .zero }
+        return .present
+    }
+
+    /// Decodes dumped page `pfn` into `page[0..<pageSize]`, using `scratch` for the stored bytes.
+    func decodePage(_ pfn: UInt64, into page: inout [UInt8], scratch: inout [UInt8]) throws(VMCoreError) {
+        let file = parts.count == 1 ? parts[0].source.name : parts.map(\.source.name).joined(separator: ", ")
+        guard pfn < maxPFN, existing.isSet(pfn) else {
+            throw VMCoreError(.notInDump, file: file, "physical address \(hex(pfn &* UInt64(pageSize))) is not in the dump",
+                              pfn >= maxPFN ? "PFN \(hex(pfn)) is beyond the last page frame (\(hex(maxPFN)))" : "PFN \(hex(pfn)) is a memory hole")
+        }
+        guard dumped.isSet(pfn) else {
+            throw VMCoreError(.excludedPage, file: file, "physical address \(hex(pfn * UInt64(pageSize))) was excluded from the dump",
+                              "makedumpfile dump level \(subHeader.dumpLevel) filtered out PFN \(hex(pfn))")
+        }
+        guard let part = part(for: pfn) else {
+            throw VMCoreError(.notInDump, file: file, "physical address \(hex(pfn * UInt64(pageSize))) is in a split file that was not given",
+                              "no file of the set holds PFN \(hex(pfn))")
+        }
+        let name = part.source.name
+        let (d, at) = try descriptor(pfn, in: part)
+        if d.offset == 0 {
+            if part.header.isIncomplete {
+                throw VMCoreError(.excludedPage, file: name, "physical address \(hex(pfn * UInt64(pageSize))) is missing",
+                                  "the dump is incomplete (makedumpfile stopped before writing PFN \(hex(pfn)))")
+            }
+            throw VMCoreError(.corrupt, file: name, offset: at, "corrupt page descriptor for PFN \(hex(pfn))", "data offset is 0")
+        }
+        guard let method = PageCompression(pageFlags: d.flags) else {
+            throw VMCoreError(.corrupt, file: name, offset: at, "corrupt page descriptor for PFN \(hex(pfn))",
+                              "unknown compression flags \(hex(d.flags))")
+        }
+        if method == .none && Int(d.size) != pageSize {
+            throw VMCoreError(.corrupt, file: name, offset: at, "corrupt page descriptor for PFN \(hex(pfn))",
+                              "uncompressed size \(d.size) is not the block size \(pageSize)")
+        }
+        if Int(d.size) > pageSize || d.size == 0 {
+            throw VMCoreError(.corrupt, file: name, offset: at, "corrupt page descriptor for PFN \(hex(pfn))",
+                              "compressed size \(d.size) exceeds block size \(pageSize)")
+        }
+        let size = part.source.size
+        guard d.offset <= size, UInt64(d.size) <= size - d.offset else {
+            throw VMCoreError(.truncated, file: name, offset: d.offset, "data of PFN \(hex(pfn)) runs past the end of the file",
+                              "\(d.size) bytes at \(hex(d.offset)), the file has \(size) bytes")
+        }
+        if method == .none {
+            try part.source.read(into: &page, bufferOffset: 0, at: d.offset, count: pageSize)
+            return
+        }
+        try part.source.read(into: &scratch, bufferOffset: 0, at: d.offset, count: Int(d.size))
+        let produced = PageCodec.decompress(method, scratch[0..<Int(d.size)], into: &page, expected: pageSize)
+        guard produced == pageSize else {
+            throw VMCoreError(.corrupt, file: name, offset: d.offset, "corrupt \(method.rawValue) data for PFN \(hex(pfn))",
+                              produced.map { "it decompresses to \($0) bytes, expected \(pageSize)" } ?? "the \(method.rawValue) stream does not decode")
+        }
+    }
+
+    public func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
+        let ps = UInt64(pageSize)
+        var page = [UInt8](repeating: 0, count: pageSize)
+        var scratch = [UInt8](repeating: 0, count: pageSize)
+        var done = 0
+        while done < count {
+            let at = address &+ UInt64(done)
+            let pfn = at / ps
+            let within = Int(at % ps)
+            let n = min(count - done, pageSize - within)
+            try decodePage(pfn, into: &page, scratch: &scratch)
+            for k in 0..<n { buffer[bufferOffset + done + k] = page[within + k] }
+            done += n
+        }
+    }
+
+    /// What the page descriptors say, from one sequential pass over them.
+    public struct Statistics: Sendable, Equatable {
+        public var counts = PageCounts()
+        /// The compression methods pages actually use (per-page flags, which are what count).
+        public var compressions: Set<PageCompression> = []
+    }
+
+    /// Page counts and methods in use, from one pass over every descriptor.
+    public func statistics() throws(VMCoreError) -> Statistics {
+        var s = Statistics()
+        s.counts.excluded = existing.population - dumped.population
+        for part in parts {
+            s.counts.present += part.descriptorCount
+            var index: UInt64 = 0
+            let batch: UInt64 = 16384
+            while index < part.descriptorCount {
+                let n = min(batch, part.descriptorCount - index)
+                let base = part.descriptorBase + index * UInt64(Self.descriptorSize)
+                let r = try part.source.reader(at: base, count: Int(n) * Self.descriptorSize, order: part.header.order, what: "page descriptors")
+                for i in 0..<Int(n) {
+                    let o = i * Self.descriptorSize
+                    let offset = try r.u64(o, "page_desc.offset")
+                    let flags = try r.u32(o + 12, "page_desc.flags")
+                    if offset == 0 { s.counts.missing += 1; continue }
+                    if let zero = part.zeroPageOffset, offset == zero, flags == 0 { s.counts.zero += 1; continue }
+                    if let m = PageCompression(pageFlags: flags) { s.compressions.insert(m) }
+                }
+                index += n
+            }
+        }
+        s.counts.present -= s.counts.missing
+        return s
+    }
+}
+
+/// A few recently used chunks of page descriptors, shared by the threads reading a file.
+final class DescriptorCache: Sendable {
+    private let chunks = Mutex<[UInt64: [UInt8]]>([:])
+    static let capacity = 64
+
+    func chunk(_ index: UInt64, load: () throws(VMCoreError) -> [UInt8]) throws(VMCoreError) -> [UInt8] {
+        if let hit = chunks.withLock({ $0[index] }) { return hit }
+        let bytes = try load()
+        chunks.withLock { cache in
+            if cache.count >= Self.capacity { cache.removeAll(keepingCapacity: true) }
+            cache[index] = bytes
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import VMCore
+
+/// The dump a command reads: one file, or the files of a `makedumpfile --split` set.
+struct DumpOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("The dump file (give every file of a makedumpfile --split set).", valueName: "dump"))
+    var dumps: [String]
+
+    @Option(name: .customLong("raw-base"),
+            help: ArgumentHelp("Read a headerless file as raw physical memory starting at this address.", valueName: "address"))
+    var rawBase: String?
+
+    func validate() throws {
+        guard !dumps.isEmpty else { throw ValidationError("Name a dump file.") }
+        if let rawBase, parseAddress(rawBase) == nil {
+            throw ValidationError("--raw-base takes an address: 0x-prefixed hex or decimal, not '\(rawBase)'.")
+        }
+    }
+
+    func open() throws(VMCoreError) -> Dump {
+        try Dump.open(dumps, rawBase: rawBase.flatMap(parseAddress))
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import VMCore
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell what a dump is: format, machine, memory, pages, CPUs, kernel and VMCOREINFO facts.")
+
+    @OptionGroup var dump: DumpOptions
+
+    @Flag(help: "Print JSON (addresses as \"0x…\" strings).")
+    var json = false
+
+    func run() throws {
+        let facts = try dump.open().facts()
+        if json {
+            print(try jsonText(facts))
+            return
+        }
+        print(Self.text(facts), terminator: "")
+    }
+
+    static func text(_ f: DumpFacts) -> String {
+        var lines: [(String, String)] = []
+        func add(_ k: String, _ v: String?) { if let v { lines.append((k, v)) } }
+        add("file", f.files.joined(separator: ", "))
+        add("format", f.variant)
+        if let n = f.flattenedRecords { add("flattened", "\(n) records, read in place") }
+        add("byte order", f.byteOrder == "little" ? "little-endian" : "big-endian")
+        add("architecture", f.architecture)
+        add("page size", "\(f.pageSize)")
+        add("kernel release", f.kernelRelease)
+        add("kernel version", f.kernelVersion)
+        add("hostname", f.hostname)
+        add("crash time", f.crashTimeUTC.map { "\($0) (CRASHTIME \(f.crashTime!))" })
+        add("dump written", f.dumpTimeUTC)
+        add("dump level", f.dumpLevel.map(String.init))
+        add("compression", f.compression.isEmpty ? (f.format == "kdump-compressed" ? "none" : nil) : f.compression.joined(separator: ", "))
+        var pages = "\(f.pages.present) present (\(f.pages.zero) zero)"
+        if f.format == "kdump-compressed" || f.pages.excluded > 0 { pages += ", \(f.pages.excluded) excluded" }
+        if f.pages.missing > 0 || f.incomplete { pages += ", \(f.pages.missing) missing" }
+        add("pages", pages)
+        if f.incomplete { add("incomplete", "yes: the dump tool stopped before writing every page") }
+        add("memory", "\(byteCount(f.memoryBytes)) in \(f.memoryRanges.count) range\(f.memoryRanges.count == 1 ? "" : "s")")
+        var out = ""
+        func flush() {
+            for (k, v) in lines { out += (k + ":").padding(toLength: 17, withPad: " ", startingAt: 0) + v + "\n" }
+            lines = []
+        }
+        flush()
+        for r in f.memoryRanges.prefix(32) { out += "  \(r.start)-\(r.end)  \(byteCount(r.size))\n" }
+        if f.memoryRanges.count > 32 { out += "  … \(f.memoryRanges.count - 32) more (--json lists all)\n" }
+        add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)")
+        flush()
+        for c in f.cpus { out += "  cpu \(c.index): pid \(c.pid)  pc \(c.pc)  sp \(c.sp)\n" }
+        for q in f.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
+        add("VMCOREINFO", f.vmcoreinfo ? "present" : "absent")
+        flush()
+        for (k, v) in f.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
+        add("KASLR offset", f.kaslrOffset.map { "\($0) (VMCOREINFO KERNELOFFSET)" })
+        add("phys_base", f.physBase.map { "\($0) (\(f.physBaseSource ?? ""))" })
+        if let e = f.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
+        for w in f.warnings { add("warning", w) }
+        flush()
+        return out
+    }
+}
+
+/// Bytes as a short human figure: "1023.9 MiB".
+func byteCount(_ n: UInt64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(n)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
+}
+
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import VMCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct VMCoreTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vmcore",
+        abstract: "Read kernel crash dumps: what the dump is, its memory, its VMCOREINFO.",
+        discussion: """
+        Reads Linux ELF vmcores (kexec/kdump and QEMU), kdump-compressed files (makedumpfile, \
+        QEMU; zlib, lzo, snappy and zstd pages; split sets) and makedumpfile flattened streams \
+        in place.
+        """,
+        version: "0.1.0",
+        subcommands: [Info.self, VMCoreInfoCommand.self, Read.self]
+    )
+
+    /// Runs the command; a VMCoreError prints its one sentence and exits 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as VMCoreError {
+            printError("vmcore: \(error)")
+            Self.exit(withError: ExitCode(1))
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    writeAll(2, Array((text + "\n").utf8))
+}
+
+/// Writes all of `bytes` to file descriptor `fd`, retrying short writes.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        var done = 0
+        while done < raw.count {
+            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+            if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
+        }
+    }
+}
