@@ -122,8 +122,10 @@ public final class Dump: Sendable {
             qemuCPUs = notes.qemuCPUs
             vmcoreinfo = notes.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
             vmcoreinfoOffset = notes.vmcoreinfo?.offset
-            // QEMU writes a "QEMU" note per x86 vCPU and, since 7.2, section headers at offset 64.
-            let qemu = !notes.qemuCPUs.isEmpty || e.header.sectionHeaderOffset == 64
+            // QEMU writes a "QEMU" note per x86 vCPU and, since 7.2, puts its section headers
+            // between the ELF header and the program headers, which no kdump writer does.
+            let qemu = !notes.qemuCPUs.isEmpty
+                || (e.header.sectionHeaderOffset != 0 && e.header.sectionHeaderOffset < e.header.programHeaderOffset)
             producer = qemu ? "QEMU" : "kernel"
             variant = (flattened ? "flattened " : "") + (qemu ? "QEMU ELF" : "kdump ELF") + (e.header.is64 ? "" : " (32-bit)")
             return

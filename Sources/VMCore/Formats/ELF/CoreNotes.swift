@@ -114,7 +114,9 @@ public struct CoreNotes: Sendable {
         case .arm: (names, pidOffset, regOffset, width, pc, sp) = (armRegisters, 24, 72, 4, "pc", "sp")
         default: return nil
         }
-        guard let pid = try? r.u32(pidOffset, "pr_pid") else { return nil }
+        // A record of another architecture's size is not this machine's `elf_prstatus`.
+        guard Self.architecture(prstatusSize: note.descriptor.count) == architecture,
+              let pid = try? r.u32(pidOffset, "pr_pid") else { return nil }
         var registers: [String: UInt64] = [:]
         for (i, name) in names.enumerated() {
             guard let value = try? r.uint(regOffset + i * width, width: width, "pr_reg") else { return nil }
