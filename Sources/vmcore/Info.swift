@@ -36,7 +36,8 @@ struct Info: ParsableCommand {
         add("dump written", f.dumpTimeUTC)
         add("dump level", f.dumpLevel.map(String.init))
         add("compression", f.compression.isEmpty ? (f.format == "kdump-compressed" ? "none" : nil) : f.compression.joined(separator: ", "))
-        var pages = "\(f.pages.present) present (\(f.pages.zero) zero)"
+        // In an ELF core, pages past p_filesz read as zero; makedumpfile -E puts filtered pages there too.
+        var pages = "\(f.pages.present) present (\(f.pages.zero) \(f.format == "elf" ? "zero-filled past p_filesz" : "zero"))"
         if f.format == "kdump-compressed" || f.pages.excluded > 0 { pages += ", \(f.pages.excluded) excluded" }
         if f.pages.missing > 0 || f.incomplete { pages += ", \(f.pages.missing) missing" }
         add("pages", pages)

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import VMCore
+
+/// The lab's output folder (`../shared/lab/make-linux-dumps.sh`), named by `VMCORE_LAB`.
+let labDumps: URL? = ProcessInfo.processInfo.environment["VMCORE_LAB"].map {
+    URL(fileURLWithPath: $0).appendingPathComponent("dumps")
+}
+
+@Suite("dumps the lab makes (set VMCORE_LAB to its folder)", .enabled(if: labDumps != nil, "VMCORE_LAB is not set: lab-dump checks skipped"))
+struct LabDumpTests {
+    func path(_ p: String) -> String? {
+        let url = labDumps!.appendingPathComponent(p)
+        return FileManager.default.fileExists(atPath: url.path) ? url.path : nil
+    }
+
+    /// Every page `filtered` stores equals the same page of the full `/proc/vmcore` ELF.
+    func compareWithFullELF(_ file: String) throws {
+        guard let full = path("kdump-kaslr-1G/vmcore.elf"), let other = path(file) else { return }
+        let a = try Dump.open(full), b = try Dump.open(other)
+        var pa = [UInt8](repeating: 0, count: 4096), pb = pa
+        var compared = 0
+        for range in b.memory.ranges {
+            // Whole pages only: a RAM range may end mid-page (0x9fc00).
+            var pfn = (range.start + 4095) / 4096
+            while (pfn + 1) * 4096 <= range.end {
+                defer { pfn += 1 }
+                let s = b.memory.state(ofPage: pfn)
+                // In makedumpfile -E output the zero-filled tails of segments hold filtered
+                // pages too: only a kdump file's zero page is known to be zero.
+                let stored = s == .present || (s == .zero && b.format == .kdumpCompressed)
+                guard stored, a.memory.state(ofPage: pfn) == .present else { continue }
+                try b.memory.readPage(pfn, into: &pb)
+                try a.memory.readPage(pfn, into: &pa)
+                if pa != pb { Issue.record("\(file): PFN \(hex(pfn)) differs from the full ELF"); return }
+                compared += 1
+            }
+        }
+        #expect(compared > 20000, "\(file): \(compared) pages compared")
+    }
+
+    @Test("makedumpfile outputs of the kdump guest equal /proc/vmcore page for page",
+          arguments: ["kdump-kaslr-1G/vmcore.kdump-zlib-d31", "kdump-kaslr-1G/vmcore.kdump-lzo-d31",
+                      "kdump-kaslr-1G/vmcore.kdump-nocompress-d31", "kdump-kaslr-1G/vmcore.kdump-zlib-d0",
+                      "kdump-kaslr-1G/vmcore.flat-zlib-d31", "kdump-kaslr-1G/vmcore.elf-d31",
+                      "host-makedumpfile/vmcore.kdump-lzo-d31", "host-makedumpfile/vmcore.kdump-nocompress-d1"])
+    func makedumpfileOutputs(_ file: String) throws {
+        try compareWithFullELF(file)
+    }
+
+    @Test("QEMU writes the same memory in every format",
+          arguments: ["qemu-kaslr-vmci-256M", "qemu10-kaslr-vmci-256M"])
+    func qemuFormats(_ folder: String) throws {
+        guard let elfPath = path("\(folder)/vmcore.elf") else { return }
+        let elf = try Dump.open(elfPath)
+        for name in ["vmcore.kdump-zlib", "vmcore.kdump-lzo", "vmcore.kdump-snappy", "vmcore.kdump-raw-zlib", "vmcore.kdump-raw-lzo", "vmcore.kdump-raw-snappy"] {
+            guard let p = path("\(folder)/\(name)") else { continue }
+            let k = try Dump.open(p)
+            #expect(k.vmcoreinfo == elf.vmcoreinfo)
+            var pa = [UInt8](repeating: 0, count: 4096), pb = pa
+            for range in elf.memory.ranges {
+                for pfn in (range.start / 4096)..<(range.end / 4096) {
+                    try elf.memory.readPage(pfn, into: &pa)
+                    try k.memory.readPage(pfn, into: &pb)
+                    if pa != pb { Issue.record("\(folder)/\(name): PFN \(hex(pfn)) differs from the ELF"); return }
+                }
+            }
+        }
+    }
+}
