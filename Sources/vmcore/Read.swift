@@ -58,7 +58,7 @@ func hexdump(_ bytes: [UInt8], address: UInt64) -> String {
             if k == 7 { text += " " }
         }
         if line.count < 16 {
-            text += String(repeating: " ", count: (16 - line.count) * 3 + (line.count <= 8 ? 1 : 0))
+            text += String(repeating: " ", count: (16 - line.count) * 3 + (line.count < 8 ? 1 : 0))
         }
         text += " |" + String(line.map { $0 >= 0x20 && $0 < 0x7f ? Character(UnicodeScalar($0)) : "." }) + "|\n"
         out += text

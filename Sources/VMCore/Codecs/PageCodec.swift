@@ -140,3 +140,52 @@ public enum PageCodec {
         }
     }
 }
+
+/// Per-thread decompression state reused from page to page: one zlib stream (reset, not
+/// re-created, per page) and one zstd context. Not thread-safe: each reading thread owns one.
+public final class PageDecoder {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var zlibReady = false
+    private let zstd: OpaquePointer?
+
+    public init() {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        zlibReady = inflateInit_(stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        zstd = ZSTD_createDCtx()
+    }
+
+    deinit {
+        if zlibReady { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        if let zstd { ZSTD_freeDCtx(zstd) }
+    }
+
+    /// As `PageCodec.decompress`, reusing this decoder's state.
+    public func decompress(_ method: PageCompression, _ input: ArraySlice<UInt8>, into output: inout [UInt8], expected: Int) -> Int? {
+        switch method {
+        case .zlib where zlibReady:
+            guard inflateReset(stream) == Z_OK else { return nil }
+            return input.withUnsafeBytes { src -> Int? in
+                output.withUnsafeMutableBytes { dst -> Int? in
+                    stream.pointee.next_in = UnsafeMutablePointer(mutating: src.baseAddress?.assumingMemoryBound(to: Bytef.self))
+                    stream.pointee.avail_in = uInt(src.count)
+                    stream.pointee.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    stream.pointee.avail_out = uInt(expected)
+                    let rc = inflate(stream, Z_FINISH)
+                    return rc == Z_STREAM_END ? expected - Int(stream.pointee.avail_out) : nil
+                }
+            }
+        case .zstd where zstd != nil:
+            return input.withUnsafeBytes { src -> Int? in
+                output.withUnsafeMutableBytes { dst -> Int? in
+                    let n = ZSTD_decompressDCtx(zstd, dst.baseAddress, expected, src.baseAddress, src.count)
+                    return ZSTD_isError(n) != 0 ? nil : n
+                }
+            }
+        default:
+            return PageCodec.decompress(method, input, into: &output, expected: expected)
+        }
+    }
+}

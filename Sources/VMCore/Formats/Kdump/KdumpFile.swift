@@ -211,7 +211,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     }
 
     /// Decodes dumped page `pfn` into `page[0..<pageSize]`, using `scratch` for the stored bytes.
-    func decodePage(_ pfn: UInt64, into page: inout [UInt8], scratch: inout [UInt8]) throws(VMCoreError) {
+    func decodePage(_ pfn: UInt64, into page: inout [UInt8], scratch: inout [UInt8], decoder: PageDecoder) throws(VMCoreError) {
         let file = parts.count == 1 ? parts[0].source.name : parts.map(\.source.name).joined(separator: ", ")
         guard pfn < maxPFN, existing.isSet(pfn) else {
             throw VMCoreError(.notInDump, file: file, "physical address \(hex(pfn &* UInt64(pageSize))) is not in the dump",
@@ -256,7 +256,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
             return
         }
         try part.source.read(into: &scratch, bufferOffset: 0, at: d.offset, count: Int(d.size))
-        let produced = PageCodec.decompress(method, scratch[0..<Int(d.size)], into: &page, expected: pageSize)
+        let produced = decoder.decompress(method, scratch[0..<Int(d.size)], into: &page, expected: pageSize)
         guard produced == pageSize else {
             throw VMCoreError(.corrupt, file: name, offset: d.offset, "corrupt \(method.rawValue) data for PFN \(hex(pfn))",
                               produced.map { "it decompresses to \($0) bytes, expected \(pageSize)" } ?? "the \(method.rawValue) stream does not decode")
@@ -267,13 +267,14 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         let ps = UInt64(pageSize)
         var page = [UInt8](repeating: 0, count: pageSize)
         var scratch = [UInt8](repeating: 0, count: pageSize)
+        let decoder = PageDecoder()
         var done = 0
         while done < count {
             let at = address &+ UInt64(done)
             let pfn = at / ps
             let within = Int(at % ps)
             let n = min(count - done, pageSize - within)
-            try decodePage(pfn, into: &page, scratch: &scratch)
+            try decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder)
             for k in 0..<n { buffer[bufferOffset + done + k] = page[within + k] }
             done += n
         }

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Side-by-side timings of vmcore and the anchor tools on the same dumps, in the same run.
+
+For each dump: `cat` to /dev/null (the floor), `vmcore info` vs libkdumpfile opening the dump
+and reading VMCOREINFO, and reading every stored page: `vmcore check` vs libkdumpfile.
+Each command runs several times; the median wall time and the largest peak RSS are kept.
+libkdumpfile is timed inside its Python process (start-up excluded), which favours it.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+RUNS = int(os.environ.get("RUNS", "5"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+VMCORE = os.environ.get("VMCORE", os.path.join(HERE, "..", ".build", "release", "vmcore"))
+PY = "/usr/bin/python3"
+
+
+def run(cmd):
+    """Runs cmd; returns (wall seconds, peak RSS KiB, stdout, exit code)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate()
+    wall = time.perf_counter() - start
+    # The child's own peak RSS (ru_maxrss of the one child just reaped).
+    rss = RUSAGE.pop(p.pid, None)
+    return wall, rss, out.decode(), p.returncode, err.decode()
+
+
+RUSAGE = {}
+_orig_wait4 = os.wait4
+
+
+def _wait4(pid, options):
+    r = _orig_wait4(pid, options)
+    if r[0]:
+        RUSAGE[r[0]] = r[2].ru_maxrss
+    return r
+
+
+os.wait4 = _wait4
+# subprocess uses waitpid; route it through wait4 to get each child's rusage.
+os.waitpid = lambda pid, options: _wait4(pid, options)[:2]
+
+
+def measure(cmd, runs=RUNS):
+    walls, rsss, last = [], [], None
+    for _ in range(runs):
+        wall, rss, out, rc, err = run(cmd)
+        walls.append(wall)
+        rsss.append(rss or 0)
+        last = (out, rc, err)
+    walls.sort()
+    return walls[len(walls) // 2], max(rsss), last
+
+
+def fmt_ms(s):
+    return "%8.1f ms" % (s * 1000)
+
+
+def main(dumps):
+    rows = []
+    for dump in dumps:
+        size = os.path.getsize(dump)
+        name = os.path.relpath(dump)
+        print("\n== %s (%.1f MiB)" % (name, size / 1048576))
+        subprocess.run(["cat", dump], stdout=subprocess.DEVNULL)  # warm the page cache
+        cat, _, _ = measure(["cat", dump])
+        print("  cat > /dev/null           %s  %7.0f MiB/s  (the floor)" % (fmt_ms(cat), size / 1048576 / cat))
+
+        info, info_rss, (out, rc, err) = measure([VMCORE, "info", "--json", dump])
+        if rc != 0:
+            print("  vmcore info FAILED:", err.strip())
+            continue
+        facts = json.loads(out)
+        print("  vmcore info               %s  peak RSS %5.1f MiB" % (fmt_ms(info), info_rss / 1024))
+        lk_info = None
+        _, _, (out, rc, err) = measure([PY, os.path.join(HERE, "kdumpfile_probe.py"), "info", dump], runs=1)
+        if rc == 0:
+            lk = [json.loads(out)]
+            for _ in range(RUNS - 1):
+                lk.append(json.loads(run([PY, os.path.join(HERE, "kdumpfile_probe.py"), "info", dump])[2]))
+            lk_info = sorted(r["seconds"] for r in lk)[len(lk) // 2]
+            print("  libkdumpfile open+VMCOREINFO %s (in-process)  -> vmcore info is %.1fx %s" % (
+                fmt_ms(lk_info), lk_info / info if lk_info > info else info / lk_info, "faster" if lk_info > info else "slower"))
+        else:
+            print("  libkdumpfile open+VMCOREINFO FAILED: %s" % (err.strip().splitlines() or ["?"])[-1])
+
+        chk, chk_rss, (out, rc, err) = measure([VMCORE, "check", "--json", dump], runs=3)
+        scan = json.loads(out) if out.strip().startswith("{") else {}
+        mib = scan.get("pagesRead", 0) * scan.get("pageSize", 4096) / 1048576
+        print("  vmcore check (all pages)  %s  %7.0f MiB/s  %d pages  peak RSS %5.1f MiB" % (
+            fmt_ms(chk), mib / chk, scan.get("pagesRead", 0), chk_rss / 1024))
+        lk_pages = None
+        wall, _, out, rc, err = run([PY, os.path.join(HERE, "kdumpfile_probe.py"), "pages", dump])
+        if rc == 0:
+            r = json.loads(out)
+            lk_pages = r["seconds"]
+            lk_mib = r["pages"] * r["pageSize"] / 1048576
+            print("  libkdumpfile all pages    %s  %7.0f MiB/s  %d pages  -> vmcore is %.1fx its throughput" % (
+                fmt_ms(lk_pages), lk_mib / lk_pages, r["pages"], (mib / chk) / (lk_mib / lk_pages)))
+        else:
+            print("  libkdumpfile all pages FAILED: %s" % (err.strip().splitlines() or ["?"])[-1])
+        rows.append({"dump": name, "bytes": size, "catSeconds": cat, "infoSeconds": info, "infoPeakRSSKiB": info_rss,
+                     "libkdumpfileInfoSeconds": lk_info, "checkSeconds": chk, "checkPeakRSSKiB": chk_rss,
+                     "checkMiBps": mib / chk, "libkdumpfilePagesSeconds": lk_pages, "format": facts["variant"]})
+    out = os.environ.get("BENCH_JSON")
+    if out:
+        with open(out, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

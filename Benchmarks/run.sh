@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the side-by-side benchmark (Benchmarks/README.md) on the shared real dumps, when they
+# are beside the checkout, and on the committed sample. Extra arguments name more dumps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! /usr/bin/python3 -c 'import kdumpfile' 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libkdumpfile >/dev/null
+  else
+    echo "The benchmark compares against libkdumpfile: sudo apt-get install -y python3-libkdumpfile" >&2
+    exit 1
+  fi
+fi
+dumps=()
+shared=../shared/dumps
+if [ -d "$shared" ]; then
+  dumps+=("$shared/linux-6.1-x86_64-kdump/vmcore.kdump-zlib-d31" "$shared/linux-6.1-x86_64-kdump/vmcore.flat-zlib-d31"
+          "$shared/linux-6.1-x86_64-qemu/vmcore.kdump-zlib")
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  zstd -q -d "$shared/linux-6.1-x86_64-qemu-novmcoreinfo/vmcore.elf.zst" -o "$tmp/qemu-novmcoreinfo.elf"
+  dumps+=("$tmp/qemu-novmcoreinfo.elf")
+else
+  echo "(../shared/dumps is absent: only the committed sample is measured)"
+fi
+for f in Tests/Fixtures/linux-6.1-small/vmcore.*; do [ -f "$f" ] && dumps+=("$f"); done
+python3 Benchmarks/bench.py "${dumps[@]}" "$@"

@@ -1,0 +1,125 @@
+import Dispatch
+import Synchronization
+
+/// The result of reading every stored page of a dump.
+public struct PageScanResult: Sendable, Codable {
+    public struct Failure: Sendable, Codable {
+        public var pfn: String
+        public var error: String
+    }
+
+    /// Pages read and decoded successfully.
+    public var pagesRead: UInt64 = 0
+    /// Of those, pages whose bytes are all zero.
+    public var zeroPages: UInt64 = 0
+    /// Pages that could not be read, with why (the first 100).
+    public var failures: [Failure] = []
+    public var failureCount: UInt64 = 0
+    /// The page size the counts are in.
+    public var pageSize: Int = 0
+}
+
+extension PhysicalMemory {
+    /// Page frames that hold data in the dump, as half-open runs (holes, excluded and missing
+    /// pages left out; pages only partly in memory included).
+    public func storedPageRuns() -> [Range<UInt64>] {
+        if let kdump = self as? KdumpFile { return kdump.dumped.runs() }
+        let ps = UInt64(pageSize)
+        var runs: [Range<UInt64>] = []
+        for r in ranges {
+            var pfn = r.start / ps
+            let end = (r.end + ps - 1) / ps
+            while pfn < end {
+                let s = state(ofPage: pfn)
+                if s == .present || s == .zero {
+                    if let last = runs.last, last.upperBound == pfn { runs[runs.count - 1] = last.lowerBound..<pfn + 1 } else { runs.append(pfn..<pfn + 1) }
+                }
+                pfn += 1
+            }
+        }
+        return runs
+    }
+
+    /// Reads and decodes every stored page on `threads` threads, calling `visit` (from any
+    /// thread) with each page's bytes. A page that fails is recorded, and the scan goes on.
+    public func scanStoredPages(threads: Int = System.activeProcessorCount,
+                                visit: (@Sendable (UInt64, [UInt8]) -> Void)? = nil) -> PageScanResult {
+        let ps = UInt64(pageSize)
+        // Chunks of at most 2048 pages, so both threads stay busy to the end.
+        var chunks: [Range<UInt64>] = []
+        for run in storedPageRuns() {
+            var start = run.lowerBound
+            while start < run.upperBound {
+                let end = min(run.upperBound, start + 2048)
+                chunks.append(start..<end)
+                start = end
+            }
+        }
+        let total = Mutex(PageScanResult())
+        let next = Atomic<Int>(0)
+        let kdump = self as? KdumpFile
+        let chunkList = chunks
+        let rangeList = ranges
+        // The index of the first range ending after `address` (ranges are sorted and disjoint).
+        @Sendable func rangeIndex(_ address: UInt64) -> Int {
+            var lo = 0, hi = rangeList.count - 1
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if rangeList[mid].end <= address { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunkList.count))) { _ in
+            var page = [UInt8](repeating: 0, count: pageSize)
+            var scratch = [UInt8](repeating: 0, count: pageSize)
+            var local = PageScanResult()
+            let decoder = PageDecoder()
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < chunkList.count else { break }
+                for pfn in chunkList[i] {
+                    do {
+                        if let kdump {
+                            try kdump.decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder)
+                        } else {
+                            // Pages only partly in memory: read the part that is there.
+                            let r = rangeList[rangeIndex(pfn * ps)]
+                            let start = max(pfn * ps, r.start)
+                            let end = min((pfn + 1) * ps, r.end)
+                            for k in page.indices { page[k] = 0 }
+                            try read(physical: start, into: &page, bufferOffset: Int(start - pfn * ps), count: Int(end - start))
+                        }
+                        local.pagesRead += 1
+                        if page.allSatisfy({ $0 == 0 }) { local.zeroPages += 1 }
+                        visit?(pfn, page)
+                    } catch {
+                        local.failureCount += 1
+                        if local.failures.count < 100 { local.failures.append(.init(pfn: hex(pfn), error: "\(error)")) }
+                    }
+                }
+            }
+            total.withLock { t in
+                t.pagesRead += local.pagesRead
+                t.zeroPages += local.zeroPages
+                t.failureCount += local.failureCount
+                t.failures += local.failures.prefix(max(0, 100 - t.failures.count))
+            }
+        }
+        var result = total.withLock { $0 }
+        result.pageSize = pageSize
+        result.failures.sort { UInt64($0.pfn.dropFirst(2), radix: 16)! < UInt64($1.pfn.dropFirst(2), radix: 16)! }
+        return result
+    }
+}
+
+/// Facts about the machine the tool runs on.
+public enum System {
+    /// Processors online, at least 1.
+    public static var activeProcessorCount: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
