@@ -51,7 +51,9 @@ public final class FlattenedSource: ByteSource, Sendable {
         var position = Self.headerSize
         var window: [UInt8] = []
         var windowStart: UInt64 = 0
-        let windowSize = 1 << 20
+        // Small windows: records are usually tens of KiB, so a header is found by hopping, not by
+        // reading the data between headers.
+        let windowSize = 4096
         var ended = false
         while position < base.size {
             guard base.size - position >= 16 else {
