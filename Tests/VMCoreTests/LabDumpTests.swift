@@ -48,6 +48,36 @@ struct LabDumpTests {
         try compareWithFullELF(file)
     }
 
+    @Test("a makedumpfile --split set of the kdump guest equals /proc/vmcore",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/makedumpfile") || FileManager.default.isExecutableFile(atPath: "/usr/bin/makedumpfile"), "needs makedumpfile"))
+    func splitSet() throws {
+        guard let full = path("kdump-kaslr-1G/vmcore.elf") else { return }
+        let tmp = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let parts = (0..<3).map { tmp.appendingPathComponent("vmcore.split-\($0)").path }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["makedumpfile", "-c", "-d", "31", "--split", full] + parts
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        let set = try Dump.open(parts.reversed())
+        #expect(set.kdump?.parts.count == 3)
+        let single = try Dump.open(path("kdump-kaslr-1G/vmcore.kdump-zlib-d31")!)
+        #expect(try set.facts().pages.present == single.facts().pages.present)
+        let elf = try Dump.open(full)
+        var pa = [UInt8](repeating: 0, count: 4096), pb = pa
+        for run in set.memory.storedPageRuns() {
+            for pfn in run where elf.memory.state(ofPage: pfn) == .present {
+                try set.memory.readPage(pfn, into: &pa)
+                try elf.memory.readPage(pfn, into: &pb)
+                if pa != pb { Issue.record("split set: PFN \(hex(pfn)) differs from /proc/vmcore"); return }
+            }
+        }
+    }
+
     @Test("QEMU writes the same memory in every format",
           arguments: ["qemu-kaslr-vmci-256M", "qemu10-kaslr-vmci-256M"])
     func qemuFormats(_ folder: String) throws {
