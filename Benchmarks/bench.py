@@ -18,15 +18,16 @@ VMCORE = os.environ.get("VMCORE", os.path.join(HERE, "..", ".build", "release", 
 PY = "/usr/bin/python3"
 
 
-def run(cmd):
-    """Runs cmd; returns (wall seconds, peak RSS KiB, stdout, exit code)."""
+def run(cmd, discard=False):
+    """Runs cmd; returns (wall seconds, peak RSS KiB, stdout, exit code, stderr)."""
     start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if discard else subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = p.communicate()
+    out = out or b""
     wall = time.perf_counter() - start
     # The child's own peak RSS (ru_maxrss of the one child just reaped).
     rss = RUSAGE.pop(p.pid, None)
-    return wall, rss, out.decode(), p.returncode, err.decode()
+    return wall, rss, out.decode(errors="replace"), p.returncode, err.decode(errors="replace")
 
 
 RUSAGE = {}
@@ -45,10 +46,10 @@ os.wait4 = _wait4
 os.waitpid = lambda pid, options: _wait4(pid, options)[:2]
 
 
-def measure(cmd, runs=RUNS):
+def measure(cmd, runs=RUNS, discard=False):
     walls, rsss, last = [], [], None
     for _ in range(runs):
-        wall, rss, out, rc, err = run(cmd)
+        wall, rss, out, rc, err = run(cmd, discard)
         walls.append(wall)
         rsss.append(rss or 0)
         last = (out, rc, err)
@@ -67,7 +68,7 @@ def main(dumps):
         name = os.path.relpath(dump)
         print("\n== %s (%.1f MiB)" % (name, size / 1048576))
         subprocess.run(["cat", dump], stdout=subprocess.DEVNULL)  # warm the page cache
-        cat, _, _ = measure(["cat", dump])
+        cat, _, _ = measure(["cat", dump], discard=True)
         print("  cat > /dev/null           %s  %7.0f MiB/s  (the floor)" % (fmt_ms(cat), size / 1048576 / cat))
 
         info, info_rss, (out, rc, err) = measure([VMCORE, "info", "--json", dump])

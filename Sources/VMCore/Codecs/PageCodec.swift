@@ -189,3 +189,21 @@ public final class PageDecoder {
         }
     }
 }
+
+extension PageCodec {
+    /// True if `bytes[range]` are all zero; compares eight bytes at a time.
+    public static func isZero(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+                i += 8
+            }
+            while i < range.upperBound {
+                if raw[i] != 0 { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+}

@@ -45,12 +45,12 @@ extension PhysicalMemory {
     public func scanStoredPages(threads: Int = System.activeProcessorCount,
                                 visit: (@Sendable (UInt64, [UInt8]) -> Void)? = nil) -> PageScanResult {
         let ps = UInt64(pageSize)
-        // Chunks of at most 2048 pages, so both threads stay busy to the end.
+        // Chunks of at most 256 pages (1 MiB of 4 KiB pages), so both threads stay busy to the end.
         var chunks: [Range<UInt64>] = []
         for run in storedPageRuns() {
             var start = run.lowerBound
             while start < run.upperBound {
-                let end = min(run.upperBound, start + 2048)
+                let end = min(run.upperBound, start + 256)
                 chunks.append(start..<end)
                 start = end
             }
@@ -74,23 +74,51 @@ extension PhysicalMemory {
             var scratch = [UInt8](repeating: 0, count: pageSize)
             var local = PageScanResult()
             let decoder = PageDecoder()
+            var block: [UInt8] = []
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard i < chunkList.count else { break }
-                for pfn in chunkList[i] {
-                    do {
-                        if let kdump {
+                let chunk = chunkList[i]
+                if let kdump {
+                    for pfn in chunk {
+                        do {
                             try kdump.decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder)
-                        } else {
-                            // Pages only partly in memory: read the part that is there.
-                            let r = rangeList[rangeIndex(pfn * ps)]
-                            let start = max(pfn * ps, r.start)
-                            let end = min((pfn + 1) * ps, r.end)
-                            for k in page.indices { page[k] = 0 }
-                            try read(physical: start, into: &page, bufferOffset: Int(start - pfn * ps), count: Int(end - start))
+                            local.pagesRead += 1
+                            if PageCodec.isZero(page, 0..<pageSize) { local.zeroPages += 1 }
+                            visit?(pfn, page)
+                        } catch {
+                            local.failureCount += 1
+                            if local.failures.count < 100 { local.failures.append(.init(pfn: hex(pfn), error: "\(error)")) }
                         }
+                    }
+                    continue
+                }
+                // Uncompressed containers: one read for the whole chunk where it lies in one
+                // range, page by page where a range ends mid-chunk (or the read fails).
+                let start = chunk.lowerBound * ps, end = chunk.upperBound * ps
+                let r = rangeList[rangeIndex(start)]
+                if r.start <= start && end <= r.end {
+                    if block.count < Int(end - start) { block = [UInt8](repeating: 0, count: Int(end - start)) }
+                    if (try? read(physical: start, into: &block, bufferOffset: 0, count: Int(end - start))) != nil {
+                        for (k, pfn) in chunk.enumerated() {
+                            let o = k * pageSize
+                            local.pagesRead += 1
+                            if PageCodec.isZero(block, o..<o + pageSize) { local.zeroPages += 1 }
+                            if let visit { visit(pfn, Array(block[o..<o + pageSize])) }
+                        }
+                        continue
+                    }
+                }
+                for pfn in chunk {
+                    do {
+                        // Pages only partly in memory: read the part that is there.
+                        let r = rangeList[rangeIndex(pfn * ps)]
+                        let from = max(pfn * ps, r.start)
+                        let to = min((pfn + 1) * ps, r.end)
+                        for k in page.indices { page[k] = 0 }
+                        try read(physical: from, into: &page, bufferOffset: Int(from - pfn * ps), count: Int(to - from))
                         local.pagesRead += 1
-                        if page.allSatisfy({ $0 == 0 }) { local.zeroPages += 1 }
+                        if PageCodec.isZero(page, 0..<pageSize) { local.zeroPages += 1 }
                         visit?(pfn, page)
                     } catch {
                         local.failureCount += 1
