@@ -1,0 +1,67 @@
+import ArgumentParser
+import VMCore
+
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk the kernel page tables for a virtual address: each level's table, index, entry and flags.")
+
+    @Argument(help: ArgumentHelp("The dump file(s), then a kernel virtual address (0x-prefixed hex or decimal) or a symbol VMCOREINFO names.",
+                                 valueName: "dump… address"))
+    var operands: [String]
+
+    func validate() throws {
+        guard operands.count >= 2 else { throw ValidationError("Name a dump file and an address.") }
+    }
+
+    var address: String { operands.last! }
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let kernel = try LinuxKernel(dump: Dump.open(Array(operands.dropLast())))
+        let va = try kernel.resolve(address)
+        let t = try kernel.walker.translate(va)
+        if json {
+            print(try jsonText(TranslationJSON(t, kernel: kernel)))
+            return
+        }
+        print("\(hex(va)) (\(kernel.walker.architecture.name), root \(hex(kernel.walker.root)) from \(kernel.pageTableRoot.source))")
+        for s in t.steps {
+            let entry = String(s.entry, radix: 16).leftPadded(16)
+            print("  \(s.level.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)) table \(hex(s.tableAddress))  [\(String(s.index).leftPadded(3, " "))]  \(entry)  \(s.flags.joined(separator: " "))")
+        }
+        print("  -> physical \(hex(t.physical)) (\(byteCount(t.pageSize)) page)")
+    }
+}
+
+struct TranslationJSON: Encodable {
+    var virtual: String
+    var physical: String
+    var pageSize: UInt64
+    var root: String
+    var rootSource: String
+    var steps: [Step]
+    struct Step: Encodable {
+        var level: String
+        var table: String
+        var index: Int
+        var entry: String
+        var flags: [String]
+    }
+
+    init(_ t: Translation, kernel: LinuxKernel) {
+        virtual = hex(t.virtual)
+        physical = hex(t.physical)
+        pageSize = t.pageSize
+        root = hex(kernel.walker.root)
+        rootSource = kernel.pageTableRoot.source
+        steps = t.steps.map { Step(level: $0.level, table: hex($0.tableAddress), index: $0.index, entry: hex($0.entry), flags: $0.flags) }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int, _ pad: Character) -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
