@@ -64,6 +64,17 @@ public struct DumpFacts: Sendable, Codable {
     public var vmcoreinfoFacts: [String: String]
     public var eraseinfo: String?
     public var warnings: [String]
+    // Kernel placement and identity (x86-64), each with where it came from.
+    /// Where the VMCOREINFO used came from: the dump's note, or recovered from guest RAM.
+    public var vmcoreinfoSource: String?
+    public var kaslrOffsetSource: String?
+    public var pagingLevels: Int?
+    public var pagingLevelsSource: String?
+    public var pageTableRoot: String?
+    public var pageTableRootSource: String?
+    /// The full `linux_banner` line.
+    public var kernelBanner: String?
+    public var kernelBannerSource: String?
 }
 
 extension Dump {
@@ -144,7 +155,9 @@ extension Dump {
             physBaseSource: physBase?.1,
             vmcoreinfoFacts: facts,
             eraseinfo: kdump?.eraseinfo,
-            warnings: warnings
+            warnings: warnings,
+            vmcoreinfoSource: info == nil ? nil : "VMCOREINFO note",
+            kaslrOffsetSource: info?.kernelOffset == nil ? nil : "VMCOREINFO KERNELOFFSET"
         )
     }
 }

@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
-        let facts = try dump.open().facts()
+        let facts = try dump.open().analyzedFacts()
         if json {
             print(try jsonText(facts))
             return
@@ -31,6 +31,7 @@ struct Info: ParsableCommand {
         add("page size", "\(f.pageSize)")
         add("kernel release", f.kernelRelease)
         add("kernel version", f.kernelVersion)
+        add("kernel banner", f.kernelBanner)
         add("hostname", f.hostname)
         add("crash time", f.crashTimeUTC.map { "\($0) (CRASHTIME \(f.crashTime!))" })
         add("dump written", f.dumpTimeUTC)
@@ -55,11 +56,13 @@ struct Info: ParsableCommand {
         flush()
         for c in f.cpus { out += "  cpu \(c.index): pid \(c.pid)  pc \(c.pc)  sp \(c.sp)\n" }
         for q in f.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
-        add("VMCOREINFO", f.vmcoreinfo ? "present" : "absent")
+        add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent"))
         flush()
         for (k, v) in f.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
-        add("KASLR offset", f.kaslrOffset.map { "\($0) (VMCOREINFO KERNELOFFSET)" })
+        add("KASLR offset", f.kaslrOffset.map { "\($0) (\(f.kaslrOffsetSource ?? ""))" })
         add("phys_base", f.physBase.map { "\($0) (\(f.physBaseSource ?? ""))" })
+        add("paging", f.pagingLevels.map { "\($0)-level (\(f.pagingLevelsSource ?? ""))" })
+        add("page tables", f.pageTableRoot.map { "\($0) (\(f.pageTableRootSource ?? ""))" })
         if let e = f.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
         for w in f.warnings { add("warning", w) }
         flush()

@@ -45,6 +45,8 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     /// True when only one bitmap is present and serves as both (very old dumps).
     public let singleBitmap: Bool
 
+    let pageCache = DecodedPageCache()
+
     static let descriptorSize = 24
     static let descriptorsPerChunk = 1024
 
@@ -263,19 +265,29 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         }
     }
 
+    /// Reads through a small cache of decoded pages: page-table walks and small reads touch
+    /// the same few pages again and again (bulk scans use `decodePage` directly).
     public func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
         let ps = UInt64(pageSize)
-        var page = [UInt8](repeating: 0, count: pageSize)
-        var scratch = [UInt8](repeating: 0, count: pageSize)
-        let decoder = PageDecoder()
+        var page: [UInt8] = []
+        var scratch: [UInt8] = []
+        var decoder: PageDecoder?
         var done = 0
         while done < count {
             let at = address &+ UInt64(done)
             let pfn = at / ps
             let within = Int(at % ps)
             let n = min(count - done, pageSize - within)
-            try decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder)
-            for k in 0..<n { buffer[bufferOffset + done + k] = page[within + k] }
+            if let cached = pageCache.page(pfn) {
+                page = cached
+            } else {
+                if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: pageSize) }
+                if page.count != pageSize { page = [UInt8](repeating: 0, count: pageSize) }
+                if decoder == nil { decoder = PageDecoder() }
+                try decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder!)
+                pageCache.insert(pfn, page)
+            }
+            buffer.replaceSubrange(bufferOffset + done..<bufferOffset + done + n, with: page[within..<within + n])
             done += n
         }
     }
@@ -328,5 +340,32 @@ final class DescriptorCache: Sendable {
             cache[index] = bytes
         }
         return bytes
+    }
+}
+
+/// Recently decoded pages, shared by the threads reading a dump; evicts in insertion order.
+final class DecodedPageCache: Sendable {
+    private struct State {
+        var pages: [UInt64: [UInt8]] = [:]
+        var order: [UInt64] = []
+        var next = 0
+    }
+    private let state = Mutex(State())
+    static let capacity = 256
+
+    func page(_ pfn: UInt64) -> [UInt8]? { state.withLock { $0.pages[pfn] } }
+
+    func insert(_ pfn: UInt64, _ bytes: [UInt8]) {
+        state.withLock { s in
+            guard s.pages[pfn] == nil else { return }
+            if s.order.count < Self.capacity {
+                s.order.append(pfn)
+            } else {
+                s.pages[s.order[s.next]] = nil
+                s.order[s.next] = pfn
+                s.next = (s.next + 1) % Self.capacity
+            }
+            s.pages[pfn] = bytes
+        }
     }
 }

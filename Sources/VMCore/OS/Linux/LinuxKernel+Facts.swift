@@ -1,0 +1,49 @@
+extension Dump {
+    /// The container's facts and, for Linux x86-64 dumps, where the kernel is and what it is:
+    /// KASLR offset, phys_base, paging levels and the banner, with the source of each. A kernel
+    /// that cannot be located leaves a warning, not an error.
+    public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
+        var facts = try self.facts()
+        guard architecture == .x86_64 else { return facts }
+        do {
+            facts.add(kernel: try LinuxKernel(dump: self))
+        } catch {
+            facts.warnings.append("kernel not located: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+        }
+        return facts
+    }
+}
+
+extension DumpFacts {
+    mutating func add(kernel: LinuxKernel) {
+        if let info = kernel.vmcoreinfo, kernel.recoveredVMCoreInfoAddress != nil {
+            vmcoreinfoSource = info.source
+            kernelRelease = kernelRelease ?? info.value.osRelease
+            buildID = buildID ?? info.value.buildID
+        }
+        kaslrOffset = hex(kernel.kaslrOffset.value)
+        kaslrOffsetSource = kernel.kaslrOffset.source
+        physBase = hex(kernel.physBase.value)
+        physBaseSource = kernel.physBase.source
+        pagingLevels = kernel.pagingLevels.value
+        pagingLevelsSource = kernel.pagingLevels.source
+        pageTableRoot = hex(kernel.pageTableRoot.value)
+        pageTableRootSource = kernel.pageTableRoot.source
+        if let uts = try? kernel.utsname() {
+            kernelRelease = kernelRelease ?? uts.release
+            kernelVersion = kernelVersion ?? uts.version
+            if hostname == nil || hostname == "(none)" { hostname = uts.nodename }
+        }
+        // The banner: in the kernel image first; scanning all memory is the last resort.
+        let version = kernelVersion
+        if let b = kernel.banner(release: kernelRelease, version: version)
+            ?? kernel.banner(release: kernelRelease, version: version, everywhere: true)
+            ?? (kernelRelease == nil ? nil : kernel.banner(release: nil, version: nil, everywhere: true)) {
+            kernelBanner = b.value
+            kernelBannerSource = b.source
+            if kernelRelease == nil {
+                kernelRelease = b.value.split(separator: " ").dropFirst(2).first.map(String.init)
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// What the kernel says it is: `init_uts_ns` and the `linux_banner` string.
+extension LinuxKernel {
+    /// `struct new_utsname` (include/uapi/linux/utsname.h): six `char[65]` fields.
+    public struct UTSName: Sendable, Codable, Equatable {
+        public var sysname: String
+        public var nodename: String
+        public var release: String
+        public var version: String
+        public var machine: String
+        public var domainname: String
+    }
+
+    /// `init_uts_ns.name`, read through the page tables (SYMBOL(init_uts_ns) and
+    /// OFFSET(uts_namespace.name) from VMCOREINFO).
+    public func utsname() throws(VMCoreError) -> UTSName {
+        guard let info = vmcoreinfo?.value, let ns = info.symbol("init_uts_ns") else {
+            throw VMCoreError(.notInDump, file: dump.files[0], "cannot find init_uts_ns", "VMCOREINFO names no SYMBOL(init_uts_ns)")
+        }
+        let base = ns &+ (info.offset("uts_namespace.name") ?? 0)
+        let bytes = try walker.read(virtual: base, count: 65 * 6)
+        let r = ByteReader(bytes, file: dump.files[0], base: 0, order: .little)
+        return UTSName(sysname: try r.cString(0, 65, "sysname"), nodename: try r.cString(65, 65, "nodename"),
+                       release: try r.cString(130, 65, "release"), version: try r.cString(195, 65, "version"),
+                       machine: try r.cString(260, 65, "machine"), domainname: try r.cString(325, 65, "domainname"))
+    }
+
+    /// The full `linux_banner` ("Linux version … (…@…) (gcc …) #1 SMP …"), found in the kernel's
+    /// read-only data, or, when `everywhere`, in all of memory. `release` and `version` (from
+    /// `init_uts_ns`) pick this kernel's banner: 6.1+ also keeps a weak copy whose version lacks
+    /// the build number (`init/version.c` vs `init/version-timestamp.c`).
+    public func banner(release: String?, version: String?, everywhere: Bool = false) -> Sourced<String>? {
+        let needle = Array("Linux version \(release.map { $0 + " (" } ?? "")".utf8)
+        let ps = UInt64(dump.pageSize)
+        var regions = everywhere ? dump.memory.storedPageRuns().map { $0.lowerBound * ps..<$0.upperBound * ps } : readOnlyImageRegions()
+        let chunkSize: UInt64 = 1 << 20
+        for region in regions {
+            var at = region.lowerBound
+            while at < region.upperBound {
+                let n = min(chunkSize + 512, region.upperBound - at)
+                defer { at += chunkSize }
+                guard let bytes = readAvailable(at, Int(n)) else { continue }
+                var from = 0
+                while let i = ByteSearch.firstIndex(of: needle, in: bytes, range: from..<bytes.count) {
+                    from = i + 1
+                    // The banner is one line ending in "\n\0".
+                    let end = bytes[i...].prefix(512).firstIndex(of: 0) ?? bytes.count
+                    let line = bytes[i..<end]
+                    guard line.last == 0x0a, !line.dropLast().contains(0x0a), line.allSatisfy({ $0 >= 0x20 || $0 == 0x0a }) else { continue }
+                    let text = String(decoding: line.dropLast(), as: UTF8.self)
+                    if let version, !text.hasSuffix(") " + version) { continue }
+                    if version == nil, text.contains(") # ") { continue }
+                    let source = everywhere ? "memory scan at physical \(hex(at + UInt64(i)))" : "kernel rodata at physical \(hex(at + UInt64(i)))"
+                    return Sourced(value: text, source: source)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Physical ranges of the kernel image mapped read-only and non-executable (its rodata),
+    /// from the kernel-image page tables: at most 64 MiB from `_text`, stopping at the first hole.
+    func readOnlyImageRegions() -> [Range<UInt64>] {
+        let text = LinuxKernel.defaultText &+ kaslrOffset.value
+        var regions: [Range<UInt64>] = []
+        var va = text
+        while va < text + (64 << 20) {
+            guard let t = try? walker.translate(va) else { break }
+            let flags = t.steps.last?.flags ?? []
+            let end = va - (va & (t.pageSize - 1)) + t.pageSize
+            if flags.contains("NX") && !flags.contains("RW") {
+                let start = t.physical, stop = t.physical + (end - va)
+                if let last = regions.last, last.upperBound == start { regions[regions.count - 1] = last.lowerBound..<stop } else { regions.append(start..<stop) }
+            }
+            va = end
+        }
+        return regions
+    }
+
+    /// Bytes at `address`, zero where a page is not in the dump; nil if none is.
+    func readAvailable(_ address: UInt64, _ count: Int) -> [UInt8]? {
+        if let all = try? dump.memory.read(physical: address, count: count) { return all }
+        let ps = dump.pageSize
+        var out = [UInt8](repeating: 0, count: count)
+        var any = false
+        var done = 0
+        while done < count {
+            let a = address + UInt64(done)
+            let n = min(count - done, ps - Int(a % UInt64(ps)))
+            if (try? dump.memory.read(physical: a, into: &out, bufferOffset: done, count: n)) != nil { any = true }
+            done += n
+        }
+        return any ? out : nil
+    }
+}
