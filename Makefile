@@ -1,5 +1,5 @@
 # swift-vmcore: the two newcomer commands are `make demo` and `make test`.
-SAMPLE ?= Tests/Fixtures/linux-6.1-small/vmcore.kdump-lzo-d31
+SAMPLE ?= Tests/Fixtures/linux-6.1-small/vmcore.kdump-zlib-d31-split
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: demo test build release deps bench fixtures clean

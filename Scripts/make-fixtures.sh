@@ -18,8 +18,11 @@
 # Environment:
 #   LAB         the lab's download/build directory (default $HOME/vmcore-lab)
 #   LAB_STEPS   lab steps to run first (default "setup kernel initramfs")
-#   ATTEMPTS    new crashes to try if no piece fits (default 3)
-#   MAX_PIECE   largest accepted piece in bytes (default 4456448 = 4.25 MiB)
+#   ATTEMPTS    crashes to try at most (default 3)
+#   TARGET_ZLIB a zlib piece above this (default 4194304 = 4 MiB) makes the script
+#               try another crash, up to ATTEMPTS; the smallest set is kept
+#   MAX_ZLIB    largest accepted zlib piece in bytes (default 4718592 = 4.5 MiB)
+#   MAX_LZO     largest accepted lzo piece in bytes (default 3670016 = 3.5 MiB)
 #   KEEP_WORK=1 keep the scratch directory ($LAB/fixture-work)
 set -euo pipefail
 
@@ -30,7 +33,9 @@ OUT=$REPO/Tests/Fixtures/linux-6.1-small
 export LAB=${LAB:-$HOME/vmcore-lab}
 LAB_STEPS=${LAB_STEPS:-setup kernel initramfs}
 ATTEMPTS=${ATTEMPTS:-3}
-MAX_PIECE=${MAX_PIECE:-4456448}
+TARGET_ZLIB=${TARGET_ZLIB:-4194304}
+MAX_ZLIB=${MAX_ZLIB:-4718592}
+MAX_LZO=${MAX_LZO:-3670016}
 MAX_TOTAL=12582912
 PY=/usr/bin/python3   # Debian's python: the one with python3-libkdumpfile
 
@@ -122,48 +127,51 @@ split_and_find() { # codec splitblock_kib n lo hi [extra makedumpfile args...]
   done
 }
 
-# Tries split counts and split-block sizes; leaves the smallest fitting piece as
-# ../NAME and its makedumpfile command line (relative paths) in ../NAME.cmd.
-# CHECK (optional) is a command that must accept the candidate piece.
-search_piece() { # name codec lo hi check
-  local name=$1 codec=$2 lo=$3 hi=$4 check=${5:-}
-  local best="" sb n r size idx
-  for sb in 16 32 64 128 256 512; do
-    for n in $(seq 2 24); do
+# Tries split counts and split-block sizes (KiB); leaves the smallest piece that
+# holds PFNs [lo, hi], is at most MAX bytes and passes CHECK (optional command)
+# as ../NAME, its makedumpfile command line (relative paths) in ../NAME.cmd.
+# A split file keeps the whole dump's bitmaps and a page-descriptor table sized
+# for the whole dump (about 0.6 MB for this 1 GiB guest), so the fixed part of
+# every piece is large and the fit of the piece boundaries decides the rest.
+search_piece() { # name codec lo hi max "splitblock sizes" max_n [check]
+  local name=$1 codec=$2 lo=$3 hi=$4 max=$5 sbs=$6 nmax=$7 check=${8:-}
+  local best="" smallest="" sb n r size idx
+  for sb in $sbs; do
+    for n in $(seq 2 "$nmax"); do
       r=$(split_and_find "$codec" "$sb" "$n" "$lo" "$hi")
       [ -n "$r" ] || continue
       read -r size idx _ _ <<< "$r"
-      (( size <= MAX_PIECE )) || continue
+      if [ -z "$smallest" ] || (( size < smallest )); then smallest=$size; fi
+      (( size <= max )) || continue
       if [ -n "$best" ] && (( size >= ${best%% *} )); then continue; fi
       if [ -n "$check" ] && ! $check "piece.$idx" > /dev/null 2>&1; then continue; fi
       best="$size $sb $n $idx"
     done
   done
+  echo "$name: smallest piece holding the range ${smallest:-none} bytes; chosen ${best:-none} (size splitblock n index)" >&2
   [ -n "$best" ] || return 1
   read -r size sb n idx <<< "$best"
   # Final run with the DWARF vmlinux as well (same filtering; kept if the same
   # piece still fits and passes the check), with makedumpfile's page report.
-  local pieces=() i
-  for ((i = 0; i < n; i++)); do pieces+=("piece.$i"); done
   local args=("$codec" -d 31 -x vmlinux --splitblock-size "$sb" --message-level 22 --split vmcore)
   if ! final_ok "$(split_and_find "$codec" "$sb" "$n" "$lo" "$hi" -x vmlinux --message-level 22)" "$idx" "$check"; then
     args=("$codec" -d 31 --splitblock-size "$sb" --message-level 22 --split vmcore)
     final_ok "$(split_and_find "$codec" "$sb" "$n" "$lo" "$hi" --message-level 22)" "$idx" "$check" || return 1
   fi
   mv "piece.$idx" "../$name"
-  cp split.log "../$name.split-log"
-  echo "makedumpfile ${args[*]} ${pieces[*]}   # keep piece.$idx" > "../$name.cmd"
+  grep -v '^STEP \[' split.log > "../$name.split-log"   # drop the timings
+  echo "makedumpfile ${args[*]} piece.{0..$((n - 1))}   # keeps piece.$idx" > "../$name.cmd"
   echo "$FINAL $sb $n" > "../$name.facts"   # size index start end splitblock n
   rm -f piece.*
 }
 
 # Accepts a split_and_find result for the final run: same piece index, small
 # enough, passes the check. Leaves it in FINAL.
-final_ok() { # result index check
+final_ok() { # result index check  (uses the caller's max)
   local r=$1 idx=$2 check=$3 size i
   [ -n "$r" ] || return 1
   read -r size i _ _ <<< "$r"
-  [ "$i" = "$idx" ] && (( size <= MAX_PIECE )) || return 1
+  [ "$i" = "$idx" ] && (( size <= max )) || return 1
   if [ -n "$check" ] && ! $check "piece.$idx" > /dev/null 2>&1; then return 1; fi
   FINAL=$r
 }
@@ -171,9 +179,11 @@ final_ok() { # result index check
 kdumpfile_banner_ok() { "$PY" "$LAB_SCRIPTS/ref_kdumpfile.py" "$1" "$SYSMAP" | grep -q '^RESULT: OK'; }
 
 # ---------------------------------------------------------------- one crash
-one_attempt() {
-  local S=$WORK/stage
-  rm -rf "$S" "$KLAB/dumps"; mkdir -p "$S/reference"
+# One crash: leaves the fixture files in $1/stage and the facts about how they
+# were made in $1 (*.cmd, *.facts, elf-begin).
+one_attempt() { # attempt-dir
+  local T=$1 S=$1/stage
+  rm -rf "$T" "$KLAB/dumps"; mkdir -p "$S/reference"
 
   log "crash + kdump capture (lab step kdump)"
   LAB=$KLAB bash "$LAB_SCRIPTS/make-linux-dumps.sh" kdump > "$WORK/kdump.log" 2>&1 &
@@ -213,9 +223,11 @@ one_attempt() {
   mkdir -p "$WORK/split" && cd "$WORK/split"
   ln -sf "$D/vmcore.elf" vmcore; ln -sf "$VMLINUX" vmlinux
   log "searching makedumpfile --split for a zlib piece holding PFNs $(printf '0x%x-%#x' $banner_pfn $l2_pfn)"
-  search_piece "$ZLIB_FILE" -c "$banner_pfn" "$l2_pfn" kdumpfile_banner_ok || { echo "no zlib piece fits" >&2; return 1; }
+  search_piece "$ZLIB_FILE" -c "$banner_pfn" "$l2_pfn" "$MAX_ZLIB" "16 32 48 64 96 128 160 192 256 320 384 512" 16 \
+    kdumpfile_banner_ok || { echo "no zlib piece fits" >&2; return 1; }
   log "searching makedumpfile --split for an lzo piece holding PFNs $(printf '0x%x-%#x' $banner_pfn $((ktab_pfn + 1)))"
-  search_piece "$LZO_FILE" -l "$banner_pfn" "$((ktab_pfn + 1))" || { echo "no lzo piece fits" >&2; return 1; }
+  search_piece "$LZO_FILE" -l "$banner_pfn" "$((ktab_pfn + 1))" "$MAX_LZO" "32 64 128 160 256 320" 40 \
+    || { echo "no lzo piece fits" >&2; return 1; }
 
   # The whole dump's kernel log (makedumpfile reads the kernel's own ELF), for
   # comparing printk readers; it must hold the marker line.
@@ -226,19 +238,27 @@ one_attempt() {
   local f
   for f in "$ZLIB_FILE" "$LZO_FILE"; do
     mv "$WORK/$f" "$S/"
-    cp "$WORK/$f.split-log" "$S/reference/whole-dump/makedumpfile-split-${f#vmcore.}.log"
+    mv "$WORK/$f.split-log" "$S/reference/whole-dump/makedumpfile-split-${f#vmcore.}.log"
+    mv "$WORK/$f.cmd" "$WORK/$f.facts" "$T/"
   done
-  echo "$begin" > "$WORK/elf-begin"
+  echo "$begin" > "$T/elf-begin"
   cd "$WORK"
 }
 
-ok=0
+# How well the zlib piece fits depends on where KASLR put the kernel, so a crash
+# whose zlib piece is over TARGET_ZLIB is followed by another one, and the
+# smallest set wins.
+best=""
 for ((a = 1; a <= ATTEMPTS; a++)); do
-  if one_attempt; then ok=1; break; fi
-  log "attempt $a failed"
+  if ! one_attempt "$WORK/try.$a"; then log "attempt $a failed"; continue; fi
+  size=$(stat -c %s "$WORK/try.$a/stage/$ZLIB_FILE")
+  if [ -z "$best" ] || (( size < $(stat -c %s "$WORK/try.$best/stage/$ZLIB_FILE") )); then best=$a; fi
+  (( size > TARGET_ZLIB )) || break
+  log "attempt $a: zlib piece $size bytes, over $TARGET_ZLIB"
 done
-[ "$ok" = 1 ] || die "no fitting fixture set after $ATTEMPTS crashes"
-S=$WORK/stage
+[ -n "$best" ] || die "no fitting fixture set after $ATTEMPTS crashes"
+T=$WORK/try.$best
+S=$T/stage
 
 # ---------------------------------------------------------------- reference outputs
 # Run in the stage directory with relative names, so no machine path gets in.
@@ -269,11 +289,11 @@ total=0
 for f in "$ZLIB_FILE" "$LZO_FILE" "$ELF_FILE"; do total=$(( total + $(stat -c %s "$S/$f") )); done
 (( total <= MAX_TOTAL )) || die "fixture files total $total bytes, over $MAX_TOTAL"
 
-piece_line() { # file -> "piece I+1 of N, PFNs [a, b), splitblock S KiB"
-  local size idx s e sb n; read -r size idx s e sb n < "$WORK/$1.facts"
-  printf 'piece %d of %d, PFNs [0x%x, 0x%x), `--splitblock-size %d`' $((idx + 1)) "$n" "$s" "$e" "$sb"
+piece_line() { # file -> "piece.I of N, PFNs [a, b), splitblock S KiB"
+  local size idx s e sb n; read -r size idx s e sb n < "$T/$1.facts"
+  printf '`piece.%d` of %d (`--splitblock-size %d`), PFNs [0x%x, 0x%x)' "$idx" "$n" "$sb" "$s" "$e"
 }
-elf_begin=$(cat "$WORK/elf-begin")
+elf_begin=$(cat "$T/elf-begin")
 sizes() { stat -c %s "$S/$1"; }
 release=$(sed -n 's/^uname -r: //p' "$S/truth.txt")
 version=$(sed -n 's/^uname -v: //p' "$S/truth.txt")
@@ -281,62 +301,77 @@ version=$(sed -n 's/^uname -v: //p' "$S/truth.txt")
 cat > "$S/README.md" <<EOF
 # linux-6.1-small
 
-Small pieces of one genuine crash dump of Linux $release (\`$version\`), x86-64,
-1 GiB guest under QEMU, KASLR on, panicked on CPU 1 by \`echo c > /proc/sysrq-trigger\`
-after writing the line in \`marker.txt\` to its kernel log. The kernel's own kdump
-capture kernel saved \`/proc/vmcore\`; makedumpfile 1.7.2 and QEMU 7.2 cut these files
-from it. No byte of a dump file was written by this project.
+Small files cut from one genuine crash dump of Linux $release
+(\`$version\`), x86-64: a 1 GiB QEMU guest with KASLR, panicked on CPU 1 by
+\`echo c > /proc/sysrq-trigger\` after writing the line in \`marker.txt\` to its kernel log.
+The kernel's own kdump capture kernel saved \`/proc/vmcore\`; makedumpfile 1.7.2 and
+QEMU 7.2 (Debian 12) cut these files from that crash. No byte of a dump file was written
+by this project.
 
-| file | bytes | made by | format |
+| file | bytes | made by | what it is |
 |---|---|---|---|
-| \`$ZLIB_FILE\` | $(sizes "$ZLIB_FILE") | makedumpfile \`-c -d 31 --split\` | kdump-compressed, zlib pages, dump level 31, split file: $(piece_line "$ZLIB_FILE") |
-| \`$LZO_FILE\` | $(sizes "$LZO_FILE") | makedumpfile \`-l -d 31 --split\` | kdump-compressed, lzo pages, dump level 31, split file: $(piece_line "$LZO_FILE") |
-| \`$ELF_FILE\` | $(sizes "$ELF_FILE") | QEMU \`dump-guest-memory\` (format elf, paging false, begin $(printf '0x%x' "$elf_begin"), length $(printf '0x%x' $ELF_WINDOW)) | ELF core, QEMU layout: one PT_LOAD for the physical range, VMCOREINFO note from \`-device vmcoreinfo\` |
+| \`$ZLIB_FILE\` | $(sizes "$ZLIB_FILE") | makedumpfile \`-c -d 31 --split\` | kdump-compressed, zlib pages, dump level 31, split file $(piece_line "$ZLIB_FILE") |
+| \`$LZO_FILE\` | $(sizes "$LZO_FILE") | makedumpfile \`-l -d 31 --split\` | kdump-compressed, lzo pages, dump level 31, split file $(piece_line "$LZO_FILE") |
+| \`$ELF_FILE\` | $(sizes "$ELF_FILE") | QEMU \`dump-guest-memory\`, format elf, paging false, begin $(printf '0x%x' "$elf_begin"), length $(printf '0x%x' $ELF_WINDOW) | ELF core in QEMU's layout: one PT_LOAD for that physical range (p_vaddr = p_paddr), notes: NT_PRSTATUS and QEMU CPU state per CPU, VMCOREINFO |
 
-- Both kdump files hold the VMCOREINFO note, the ELF notes, the complete bitmaps of the
-  whole dump and the pages of their own PFN range only (\`split\` = 1, \`start_pfn_64\`,
-  \`end_pfn_64\` in the kdump sub-header). The page descriptors start at the first
-  dumpable PFN of that range, not at PFN 0.
-- The zlib piece holds \`linux_banner\`, the kallsyms tables and BTF after it, and the
-  kernel page tables that map them (\`init_top_pgt\`, \`level3_kernel_pgt\`,
-  \`level2_kernel_pgt\`): libkdumpfile reads \`linux_banner\` through them.
-- The lzo piece holds \`linux_banner\` and the kallsyms tables; not the page tables.
-- The ELF holds the 1 MiB physical window around \`linux_banner\`. QEMU wrote it while the
-  capture kernel was running, so the crashed kernel's memory was intact, but its CPU
-  notes show the capture kernel's state on CPU 1. makedumpfile 1.7.2 cannot read QEMU's
-  ELF layout at all.
-- KASLR offset $(printf '0x%x' $kaslr), phys_base $(printf '0x%x' $((phys_base & 0xffffffffffffffff))) (64-bit two's complement), as in VMCOREINFO.
+Kernel: KASLR offset $(printf '0x%x' $kaslr), phys_base $(printf '0x%x' $phys_base) (64-bit two's
+complement), both as in VMCOREINFO (\`KERNELOFFSET\`, \`NUMBER(phys_base)\`) and in \`truth.txt\`.
+
+The kdump files are pieces of one \`makedumpfile --split\` run each (the whole dump does not
+fit: the kernel image alone compresses to about 10 MB). Each piece has:
+- the full headers, the VMCOREINFO note and the ELF notes of the whole dump;
+- \`split\` = 1 and its PFN range in \`start_pfn_64\`/\`end_pfn_64\` (and the 32-bit
+  \`start_pfn\`/\`end_pfn\`) of the kdump sub-header;
+- both bitmaps of the *whole* dump (bits set outside the piece's range too);
+- a page-descriptor table with room for every dumpable page of the whole dump: the
+  piece's own descriptors come first, one per dumpable PFN from \`start_pfn_64\` on, the
+  rest of the table is zeros, and page data starts after the whole table (first the shared
+  zero page). A reader must count dumpable PFNs from \`start_pfn_64\`, not from PFN 0.
+
+Contents:
+- zlib piece: \`linux_banner\`, the kallsyms tables and BTF after it, and the kernel page
+  tables that map them (\`init_top_pgt\`, \`level3_kernel_pgt\`, \`level2_kernel_pgt\`), so
+  \`linux_banner\` can be read by kernel virtual address through a page-table walk.
+- lzo piece: \`linux_banner\` and the kallsyms tables, not the page tables (read by
+  physical address: \`_text\` phys + offset).
+- ELF: the 1 MiB physical window holding \`linux_banner\`. QEMU wrote it while the capture
+  kernel was running: the crashed kernel's memory was intact, and its VMCOREINFO note is
+  the crashed kernel's, but the CPU notes show the state at that moment (CPU 0 still
+  stopped in the crashed kernel, CPU 1 running the capture kernel).
 
 Other files:
-- \`truth.txt\`: what the guest printed before the crash: \`uname -r/-v\`, the kernel command
-  line, kallsyms addresses of \`_stext\`, \`_text\`, \`linux_banner\`, \`init_task\`, \`_end\`,
-  /proc/iomem (kernel code/rodata/data/bss physical ranges), the physical address of
-  the kernel's own VMCOREINFO note, \`ps\`.
+- \`truth.txt\`: what the guest printed before the crash: \`uname -r\`/\`-v\`, the kernel
+  command line, kallsyms addresses of \`_stext\`, \`_text\`, \`linux_banner\`, \`init_task\`,
+  \`_end\`, /proc/iomem (kernel code/rodata/data/bss physical ranges), the physical address
+  of the kernel's own VMCOREINFO note, \`ps\`.
 - \`marker.txt\`: the marker line the crashed kernel's log holds.
-- \`reference/<file>/\`: what the reference tools printed on that file:
-  \`kdumpfile.txt\` (libkdumpfile 0.5.1 via Python: format, arch, VMCOREINFO,
-  \`linux_banner\` read by kernel virtual address), \`makedumpfile-dump-dmesg.*\`
-  (\`makedumpfile --dump-dmesg\`; makedumpfile 1.7.2 ignores the split range when it
-  reads a split file and has no kernel log pages here, so it fails), and
-  \`makedumpfile-headers.txt\` (\`makedumpfile -D --dump-dmesg\`: the headers as
-  makedumpfile parsed them). \`*.rc\` is the exit status.
+- \`reference/<file>/\`: what the reference tools printed on that file. \`kdumpfile.txt\`:
+  libkdumpfile 0.5.1 through Python (format, arch, VMCOREINFO, \`linux_banner\` read by
+  kernel virtual address; it succeeds on the zlib piece only, the others lack the page
+  tables). \`makedumpfile-dump-dmesg.log\`: \`makedumpfile --dump-dmesg\`, which fails on all
+  three: makedumpfile 1.7.2 does not honour the split range of a piece (it counts
+  descriptors from PFN 0 and reads the wrong pages) and cannot read QEMU's ELF layout.
+  \`makedumpfile-headers.txt\`: \`makedumpfile -D --dump-dmesg\`, the headers and
+  VMCOREINFO as makedumpfile parsed them. \`*.rc\`: exit status.
 - \`reference/whole-dump/\`: \`makedumpfile-dump-dmesg.txt\` is the kernel log of the whole
-  dump (\`makedumpfile --dump-dmesg\` on \`/proc/vmcore\`); \`makedumpfile-split-*.log\`
-  is makedumpfile's report of the split run (page counts by exclusion class).
+  crash (\`makedumpfile --dump-dmesg\` on \`/proc/vmcore\`); \`makedumpfile-split-*.log\` is
+  makedumpfile's report of each split run (page counts of the whole dump by exclusion
+  class).
 
-Commands (run on the capture kernel's \`/proc/vmcore\` copy as \`vmcore\`; \`vmlinux\` is
-the Debian \`-dbg\` package's DWARF vmlinux):
+Commands, run on the capture kernel's \`/proc/vmcore\` copy named \`vmcore\`, with \`vmlinux\`
+the DWARF vmlinux from Debian's \`linux-image-$release-dbg\`:
 
-    $(cat "$WORK/$ZLIB_FILE.cmd")
-    $(cat "$WORK/$LZO_FILE.cmd")
+    $(cat "$T/$ZLIB_FILE.cmd")
+    $(cat "$T/$LZO_FILE.cmd")
 
-Regenerate (root, Debian 12; makes a new crash, so every byte changes):
+Regenerate (as root on Debian 12; a new crash, so every byte and address changes):
 
     bash Scripts/make-fixtures.sh
 
-The script runs the lab in \`../shared/lab\` (kernel, initramfs, its \`kdump\` step), takes
-the QEMU ELF during the capture, then tries makedumpfile split counts until one piece
-holds the PFNs above within the size budget, and records the reference outputs.
+The script runs the lab in \`../shared/lab\` (its \`setup\`, \`kernel\`, \`initramfs\` and \`kdump\`
+steps), takes the QEMU ELF while the capture kernel runs, tries makedumpfile split counts
+and split-block sizes until a piece holds the PFNs above within the size budget (up to
+three crashes, keeping the smallest set), and records the reference outputs.
 EOF
 
 # No machine paths in anything committed.
@@ -345,7 +380,8 @@ if grep -rIl -e "$WORK" -e "$LAB" -e "$REPO" "$S" > /dev/null 2>&1; then
 fi
 
 log "installing into $OUT"
-chmod 644 "$S"/vmcore.* 
+find "$S" -type d -exec chmod 755 {} +; find "$S" -type f -exec chmod 644 {} +
+mkdir -p "$(dirname "$OUT")"
 rm -rf "$OUT.new"; cp -r "$S" "$OUT.new"
 rm -rf "$OUT"; mv "$OUT.new" "$OUT"
 ls -l "$OUT" >&2

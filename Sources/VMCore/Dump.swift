@@ -100,7 +100,11 @@ public final class Dump: Sendable {
             let qemu = k.header.release.isEmpty && k.header.sysname.isEmpty
             producer = qemu ? "QEMU" : "makedumpfile"
             var v = "kdump-compressed v\(k.header.headerVersion)"
-            if k.parts.count > 1 { v += ", split set of \(k.parts.count) files" }
+            if k.parts.count > 1 {
+                v += ", split set of \(k.parts.count) files"
+            } else if k.subHeader.split != 0 {
+                v += ", one file of a split set: PFNs \(hex(k.parts[0].startPFN))-\(hex(k.parts[0].endPFN))"
+            }
             variant = (flattened ? "flattened " : "") + v + " (\(producer!))"
             return
         }

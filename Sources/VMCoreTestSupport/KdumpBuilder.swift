@@ -132,8 +132,10 @@ public struct KdumpBuilder {
             w.raw(bitmap1, at: (1 + subBlocks) * block)
             if !singleBitmap { w.raw(bitmap2, at: (1 + subBlocks + bitmapEach) * block) }
 
-            // Descriptors and data: the shared zero page first, then pages in PFN order.
-            var dataOffset = descriptorBase + dumped.count * 24
+            // Descriptors and data: the shared zero page first, then pages in PFN order. Like
+            // makedumpfile, a split piece reserves the descriptor table of the whole dump.
+            let tableEntries = split ? pages.keys.filter { $0 < maxPFN }.count : dumped.count
+            var dataOffset = descriptorBase + tableEntries * 24
             w.grow(to: dataOffset)
             var zeroOffset: Int?
             if shareZeroPage {

@@ -23,7 +23,17 @@ extension PhysicalMemory {
     /// Page frames that hold data in the dump, as half-open runs (holes, excluded and missing
     /// pages left out; pages only partly in memory included).
     public func storedPageRuns() -> [Range<UInt64>] {
-        if let kdump = self as? KdumpFile { return kdump.dumped.runs() }
+        if let kdump = self as? KdumpFile {
+            // Only the PFN ranges of the files given: one piece of a split set holds its own range.
+            var runs: [Range<UInt64>] = []
+            for run in kdump.dumped.runs() {
+                for part in kdump.parts {
+                    let r = max(run.lowerBound, part.startPFN)..<max(max(run.lowerBound, part.startPFN), min(run.upperBound, part.endPFN))
+                    if !r.isEmpty { runs.append(r) }
+                }
+            }
+            return runs
+        }
         let ps = UInt64(pageSize)
         var runs: [Range<UInt64>] = []
         for r in ranges {

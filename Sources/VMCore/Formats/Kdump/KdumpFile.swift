@@ -121,12 +121,17 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                                   "page descriptor table (\(count) descriptors) runs past the end of the file",
                                   "the file has \(source.size) bytes")
             }
-            let dataStart = descriptorBase + descriptorBytes
+            // Page data starts after the descriptor table, with the shared zero page first. A
+            // makedumpfile --split piece reserves the table for every dumpable page of the whole
+            // dump (its own descriptors first, then zeros), so its data starts after all of it.
             var zero: UInt64?
-            if dataStart + block <= source.size,
-               let page = try? source.bytes(at: dataStart, count: Int(block), what: "zero page"),
-               page.allSatisfy({ $0 == 0 }) {
-                zero = dataStart
+            for dataStart in Set([descriptorBase + dumped.population * UInt64(Self.descriptorSize), descriptorBase + descriptorBytes]).sorted().reversed() {
+                if dataStart + block <= source.size,
+                   let page = try? source.bytes(at: dataStart, count: Int(block), what: "zero page"),
+                   page.allSatisfy({ $0 == 0 }) {
+                    zero = dataStart
+                    break
+                }
             }
             parts.append(Part(source: source, header: h, subHeader: s, startPFN: start, endPFN: end,
                               descriptorBase: descriptorBase, descriptorCount: count, rankBase: rankBase,
