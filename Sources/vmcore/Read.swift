@@ -3,12 +3,15 @@ import VMCore
 
 struct Read: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read memory from a dump: hexdump -C style, or raw bytes with --raw.")
+        abstract: "Read physical or kernel virtual memory from a dump: hexdump -C style, or raw bytes with --raw.")
 
     @OptionGroup var dump: DumpOptions
 
     @Option(help: ArgumentHelp("Physical address to read (0x-prefixed hex or decimal).", valueName: "address"))
-    var physical: String
+    var physical: String?
+
+    @Option(help: ArgumentHelp("Kernel virtual address to read, or a symbol VMCOREINFO names (init_uts_ns).", valueName: "address"))
+    var virtual: String?
 
     @Option(help: ArgumentHelp("Number of bytes to read.", valueName: "n"))
     var length: String = "256"
@@ -17,7 +20,10 @@ struct Read: ParsableCommand {
     var raw = false
 
     func validate() throws {
-        guard parseAddress(physical) != nil else {
+        guard (physical == nil) != (virtual == nil) else {
+            throw ValidationError("Give one of --physical and --virtual.")
+        }
+        if let physical, parseAddress(physical) == nil {
             throw ValidationError("--physical takes an address: 0x-prefixed hex or decimal, not '\(physical)'.")
         }
         guard let n = parseAddress(length), n <= 1 << 30 else {
@@ -27,14 +33,23 @@ struct Read: ParsableCommand {
 
     func run() throws {
         let d = try dump.open()
-        let address = parseAddress(physical)!
         let count = Int(parseAddress(length)!)
+        let address: UInt64
+        var kernel: LinuxKernel?
+        if let virtual {
+            let k = try LinuxKernel(dump: d)
+            address = try k.resolve(virtual)
+            kernel = k
+        } else {
+            address = parseAddress(physical!)!
+        }
         // Stream in pieces so a large read never holds more than one piece.
         let piece = 1 << 20
         var done = 0
         while done < count {
             let n = min(piece, count - done)
-            let bytes = try d.memory.read(physical: address + UInt64(done), count: n)
+            let bytes = try kernel.map { try $0.walker.read(virtual: address + UInt64(done), count: n) }
+                ?? d.memory.read(physical: address + UInt64(done), count: n)
             if raw {
                 writeAll(1, bytes)
             } else {

@@ -78,6 +78,28 @@ struct LabDumpTests {
         }
     }
 
+    @Test("every lab dump: KASLR offset, phys_base and linux_banner agree with the guest's truth")
+    func kernelPlacement() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: labDumps!.path).sorted()
+        var checked = 0
+        for folder in folders {
+            let truthURL = labDumps!.appendingPathComponent("\(folder)/truth.txt")
+            guard let truth = try? GuestTruth(truthURL), truth.kernelCodeStart != nil else { continue }
+            let files = try FileManager.default.contentsOfDirectory(atPath: labDumps!.appendingPathComponent(folder).path)
+                .filter { $0.hasPrefix("vmcore.") && !$0.hasSuffix(".txt") && !$0.hasSuffix(".log") }.sorted()
+            for file in files {
+                let dump = try Dump.open(labDumps!.appendingPathComponent("\(folder)/\(file)").path)
+                let kernel = try LinuxKernel(dump: dump)
+                #expect(kernel.kaslrOffset.value == truth.kallsyms["_text"]! - LinuxKernel.defaultText, "\(folder)/\(file)")
+                #expect(kernel.physBase.value == truth.physBase, "\(folder)/\(file)")
+                let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
+                #expect(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).hasSuffix(") \(truth.version)\n"), "\(folder)/\(file)")
+                checked += 1
+            }
+        }
+        #expect(checked > 0)
+    }
+
     @Test("QEMU writes the same memory in every format",
           arguments: ["qemu-kaslr-vmci-256M", "qemu10-kaslr-vmci-256M"])
     func qemuFormats(_ folder: String) throws {

@@ -172,6 +172,86 @@ struct RealDumpTests {
     }
 }
 
+/// KASLR offset and phys_base as crash 8.0.6 printed them (`help -k` relocate line, `help -m`).
+func crashPlacement(_ text: String) -> (kaslr: UInt64, physBase: UInt64)? {
+    guard let k = text.split(separator: "\n").first(where: { $0.contains("(KASLR offset: ") }),
+          let p = text.split(separator: "\n").last(where: { $0.contains("phys_base: ") }) else { return nil }
+    let kaslr = k.split(separator: "(KASLR offset: ")[1].split(separator: " ")[0]
+    let phys = p.split(separator: "phys_base: ")[1].split(separator: " ")[0]
+    return (UInt64(kaslr, radix: 16)!, UInt64(phys, radix: 16)!)
+}
+
+@Suite("the kernel in the shared dumps: KASLR, phys_base, page tables, banner", .enabled(if: sharedDumps != nil, "../shared/dumps is absent beside this checkout: real-dump checks skipped"))
+struct RealKernelTests {
+    static let cases: [(folder: String, file: String)] = [
+        ("linux-6.1-x86_64-kdump", "vmcore.kdump-zlib-d31"), ("linux-6.1-x86_64-kdump", "vmcore.flat-zlib-d31"),
+        ("linux-6.1-x86_64-qemu", "vmcore.kdump-zlib"), ("linux-6.1-x86_64-qemu-novmcoreinfo", "vmcore.elf"),
+    ]
+
+    func open(_ folder: String, _ file: String, in tmp: URL) throws -> Dump {
+        let url = sharedDumps!.appendingPathComponent("\(folder)/\(file)")
+        if FileManager.default.fileExists(atPath: url.path) { return try Dump.open(url.path) }
+        // The ELF is stored zstd-compressed.
+        let out = tmp.appendingPathComponent(file)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/zstd")
+        p.arguments = ["-q", "-d", url.path + ".zst", "-o", out.path]
+        try p.run()
+        p.waitUntilExit()
+        return try Dump.open(out.path)
+    }
+
+    @Test("agrees with crash and the guest's own numbers", arguments: 0..<4)
+    func placement(_ i: Int) throws {
+        let (folder, file) = Self.cases[i]
+        let tmp = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let dump = try open(folder, file, in: tmp)
+        let truth = try GuestTruth(sharedDumps!.appendingPathComponent("\(folder)/truth.txt"))
+        let crash = try String(contentsOf: sharedDumps!.appendingPathComponent("\(folder)/ref/\(file)/crash-8.0.6.txt"), encoding: .utf8)
+        let expected = try #require(crashPlacement(crash))
+        let kernel = try LinuxKernel(dump: dump)
+        #expect(kernel.kaslrOffset.value == expected.kaslr)
+        #expect(kernel.physBase.value == expected.physBase)
+        #expect(kernel.kaslrOffset.value == truth.kallsyms["_text"]! - LinuxKernel.defaultText)
+        #expect(kernel.physBase.value == truth.physBase)
+        #expect(kernel.pagingLevels.value == 4)
+        // _text maps to where the guest's iomem put "Kernel code".
+        #expect(try kernel.walker.translate(truth.kallsyms["_text"]!).physical == truth.kernelCodeStart)
+        // linux_banner by its virtual address equals the guest's uname.
+        let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
+        let banner = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        #expect(banner.hasPrefix("Linux version \(truth.release) (") && banner.hasSuffix(") \(truth.version)\n"))
+        let facts = try dump.analyzedFacts()
+        #expect(facts.kernelBanner.map { $0 + "\n" } == banner)
+        #expect(facts.kernelRelease == truth.release)
+        #expect(facts.kernelVersion == truth.version)
+        #expect(try kernel.utsname().release == truth.release)
+    }
+
+    @Test("without VMCOREINFO: recovered from RAM, and from CR3 alone, the same answers")
+    func withoutVMCoreInfo() throws {
+        let folder = "linux-6.1-x86_64-qemu-novmcoreinfo"
+        let tmp = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let dump = try open(folder, "vmcore.elf", in: tmp)
+        #expect(dump.vmcoreinfo == nil)
+        let truthText = try String(contentsOf: sharedDumps!.appendingPathComponent("\(folder)/truth.txt"), encoding: .utf8)
+        let notePhysical = truthText.split(separator: "\n").first { $0.hasPrefix("vmcoreinfo sysfs: ") }!
+            .split(separator: " ")[2]
+        let recovered = try LinuxKernel(dump: dump)
+        // The note header is 24 bytes ("VMCOREINFO" name padded), then the text.
+        #expect(recovered.recoveredVMCoreInfoAddress == UInt64(notePhysical.dropFirst(2), radix: 16)! + 24)
+        #expect(recovered.vmcoreinfo?.source.hasPrefix("VMCOREINFO recovered from guest RAM") == true)
+        let fromCR3 = try LinuxKernel(dump: dump, recoverVMCoreInfo: false)
+        #expect(fromCR3.pageTableRoot.source.hasSuffix("CR3"))
+        #expect(fromCR3.kaslrOffset.value == recovered.kaslrOffset.value)
+        #expect(fromCR3.physBase.value == recovered.physBase.value)
+        let truth = try GuestTruth(sharedDumps!.appendingPathComponent("\(folder)/truth.txt"))
+        #expect(try fromCR3.walker.translate(truth.kallsyms["linux_banner"]!).physical == truth.physical("linux_banner"))
+    }
+}
+
 extension String {
     /// Zero-padded to 16 characters, as crash prints registers.
     var leftPadded16: String { count >= 16 ? self : String(repeating: "0", count: 16 - count) + self }

@@ -29,7 +29,9 @@ public final class LinuxKernel: Sendable {
     /// The kernel image mapping is at most 1 GiB (KERNEL_IMAGE_SIZE with KASLR).
     static let kernelImageEnd: UInt64 = 0xffff_ffff_c000_0000
 
-    public init(dump: Dump) throws(VMCoreError) {
+    /// Locates the kernel in `dump`. `recoverVMCoreInfo: false` skips the search of guest RAM
+    /// for the kernel's own VMCOREINFO note (then only the page tables a CPU saved are used).
+    public init(dump: Dump, recoverVMCoreInfo: Bool = true) throws(VMCoreError) {
         self.dump = dump
         let file = dump.files[0]
         guard dump.architecture == .x86_64 else {
@@ -37,7 +39,7 @@ public final class LinuxKernel: Sendable {
         }
         var info = dump.vmcoreinfo.map { Sourced(value: $0, source: "VMCOREINFO note") }
         var recoveredAt: UInt64?
-        if info == nil, let found = Self.recoverVMCoreInfo(dump.memory) {
+        if info == nil, recoverVMCoreInfo, let found = Self.recoverVMCoreInfo(dump.memory) {
             info = Sourced(value: found.info, source: "VMCOREINFO recovered from guest RAM at \(hex(found.address))")
             recoveredAt = found.address
         }
