@@ -91,6 +91,15 @@ struct LabDumpTests {
                 let dump = try Dump.open(labDumps!.appendingPathComponent("\(folder)/\(file)").path)
                 let kernel = try LinuxKernel(dump: dump)
                 #expect(kernel.kaslrOffset.value == truth.kallsyms["_text"]! - LinuxKernel.defaultText, "\(folder)/\(file)")
+                if !dump.qemuCPUs.isEmpty {
+                    // The saved CR3 (and CR4.LA57) alone give the same placement.
+                    let fromCR3 = try LinuxKernel(dump: dump, recoverVMCoreInfo: false)
+                    if dump.vmcoreinfo == nil {
+                        #expect(fromCR3.kaslrOffset.value == kernel.kaslrOffset.value, "\(folder)/\(file) from CR3")
+                        #expect(fromCR3.physBase.value == kernel.physBase.value, "\(folder)/\(file) from CR3")
+                        #expect(fromCR3.pagingLevels.value == kernel.pagingLevels.value, "\(folder)/\(file) from CR3")
+                    }
+                }
                 #expect(kernel.physBase.value == truth.physBase, "\(folder)/\(file)")
                 let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
                 #expect(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).hasSuffix(") \(truth.version)\n"), "\(folder)/\(file)")
