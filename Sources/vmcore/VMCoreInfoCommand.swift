@@ -4,13 +4,19 @@ import VMCore
 struct VMCoreInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vmcoreinfo",
-        abstract: "Print the dump's VMCOREINFO text as the kernel wrote it.")
+        abstract: "Print the dump's VMCOREINFO text as the kernel wrote it (recovered from guest RAM if the dump has none).")
 
     @OptionGroup var dump: DumpOptions
 
     func run() throws {
         let d = try dump.open()
-        guard let info = d.vmcoreinfo else {
+        var info = d.vmcoreinfo
+        if info == nil, d.architecture == .x86_64, let kernel = try? LinuxKernel(dump: d),
+           let recovered = kernel.vmcoreinfo, let at = kernel.recoveredVMCoreInfoAddress {
+            printError("vmcore: \(d.files[0]) carries no VMCOREINFO; this is the kernel's own note, recovered from guest RAM at physical \(hex(at))")
+            info = recovered.value
+        }
+        guard let info else {
             throw VMCoreError(.notInDump, file: d.files[0], "has no VMCOREINFO",
                               "the dump carries no VMCOREINFO note (a QEMU dump made without -device vmcoreinfo?)")
         }

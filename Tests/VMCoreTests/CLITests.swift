@@ -152,4 +152,34 @@ struct CLITests {
         #expect(none.status == 1)
         #expect(none.stderr.hasPrefix("vmcore: \(plain.path): has no VMCOREINFO"))
     }
+
+    @Test("translate and read --virtual on the committed real fixture")
+    func kernelAddresses() throws {
+        let fixture = committedFixtures.appendingPathComponent("linux-6.1-small")
+        let dump = fixture.appendingPathComponent("vmcore.kdump-zlib-d31-split").path
+        let truth = try GuestTruth(fixture.appendingPathComponent("truth.txt"))
+        let banner = truth.kallsyms["linux_banner"]!
+
+        let t = try vmcore(["translate", dump, hex(banner), "--json"])
+        #expect(t.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: t.stdout) as? [String: Any])
+        #expect(object["physical"] as? String == hex(truth.physical("linux_banner")))
+        #expect((object["steps"] as? [[String: Any]])?.map { $0["level"] as? String } == ["pgd", "pud", "pmd"])
+        let text = try vmcore(["translate", dump, hex(banner)])
+        #expect(text.text.hasSuffix("  -> physical \(hex(truth.physical("linux_banner"))) (2.0 MiB page)\n"))
+
+        let r = try vmcore(["read", dump, "--virtual", hex(banner), "--length", "64", "--raw"])
+        #expect(r.status == 0)
+        #expect(String(decoding: r.stdout, as: UTF8.self) == String("Linux version \(truth.release) (debian-kernel@lists.debian.org) (gcc-12".prefix(64)))
+
+        // A page table outside this split piece: the error says where the walk stopped and why.
+        let lzo = fixture.appendingPathComponent("vmcore.kdump-lzo-d31-split").path
+        let e = try vmcore(["read", lzo, "--virtual", hex(banner)])
+        #expect(e.status == 1)
+        #expect(e.stderr.contains("PGD table at physical ") && e.stderr.contains("is in a split file that was not given"))
+
+        let both = try vmcore(["read", dump, "--virtual", "0x1", "--physical", "0x1"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("Give one of --physical and --virtual."))
+    }
 }
