@@ -58,22 +58,26 @@ public final class LinuxKernel: Sendable {
             let root = pgd &- Self.startKernelMap &+ physBase
             pageTableRoot = Sourced(value: root, source: "\(tag) SYMBOL(\(vi.symbol("init_top_pgt") != nil ? "init_top_pgt" : "swapper_pg_dir"))")
             let mask = vi.number("sme_mask").map { UInt64(bitPattern: $0) } ?? 0
-            walker = PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: five, encryptionMask: mask), root: root, file: file)
+            // The kernel's physical-address width (46 bits with 4-level paging, 52 with 5).
+            let bits = vi.number("MAX_PHYSMEM_BITS").map { Int(clamping: $0) }.flatMap { (36...52).contains($0) ? $0 : nil } ?? 52
+            walker = PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: five, physicalBits: bits, encryptionMask: mask),
+                                     root: root, file: file)
             return
         }
 
         // No usable VMCOREINFO: the CR3 a CPU saved, and the kernel-text mapping it holds.
         for (i, cpu) in dump.qemuCPUs.enumerated() {
-            let five = cpu.cr4 & (1 << 12) != 0  // CR4.LA57
+            let la57 = cpu.cr4 & (1 << 12) != 0  // CR4.LA57
             // CR3 bits 0-11 are PCID/flags and bit 63 "no flush"; with PTI the user copy of the
             // PGD is the kernel's + 4 KiB, so try the 8 KiB-aligned kernel half too.
             let base = cpu.cr3 & 0x000f_ffff_ffff_f000
-            for root in Set([base, base & ~0x1000]).sorted() {
+            // CR4 says how many levels; if its answer maps no kernel text, the tables decide.
+            for (five, root) in [la57, !la57].flatMap({ f in Set([base, base & ~0x1000]).sorted().map { (f, $0) } }) {
                 let w = PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: five), root: root, file: file)
                 guard let text = Self.firstKernelTextMapping(w) else { continue }
                 kaslrOffset = Sourced(value: text.virtual &- Self.defaultText, source: "page tables (CPU \(i) CR3), first kernel-text mapping")
                 physBase = Sourced(value: text.physical &- (text.virtual &- Self.startKernelMap), source: "page tables (CPU \(i) CR3)")
-                pagingLevels = Sourced(value: five ? 5 : 4, source: "CPU \(i) CR4.LA57")
+                pagingLevels = Sourced(value: five ? 5 : 4, source: five == la57 ? "CPU \(i) CR4.LA57" : "page tables (CR4.LA57 disagreed)")
                 pageTableRoot = Sourced(value: root, source: "CPU \(i) CR3")
                 walker = w
                 return
