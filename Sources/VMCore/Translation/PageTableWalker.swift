@@ -116,10 +116,16 @@ public final class PageTableWalker: Sendable {
     public func read(virtual va: UInt64, into buffer: inout [UInt8], bufferOffset: Int = 0, count: Int) throws(VMCoreError) {
         var done = 0
         while done < count {
+            // Gather the pages that are physically contiguous too, and read them at once.
             let at = va &+ UInt64(done)
-            let n = min(count - done, 4096 - Int(at & 0xfff))
-            let pa = try physical(at)
-            try memory.read(physical: pa, into: &buffer, bufferOffset: bufferOffset + done, count: n)
+            let start = try physical(at)
+            var n = min(count - done, 4096 - Int(at & 0xfff))
+            while done + n < count, n < 1 << 20 {
+                let next = va &+ UInt64(done + n)
+                guard try physical(next) == start + UInt64(n) else { break }
+                n += min(count - done - n, 4096)
+            }
+            try memory.read(physical: start, into: &buffer, bufferOffset: bufferOffset + done, count: n)
             done += n
         }
     }
