@@ -75,6 +75,15 @@ public struct DumpFacts: Sendable, Codable {
     /// The full `linux_banner` line.
     public var kernelBanner: String?
     public var kernelBannerSource: String?
+    // What the kernel's memory says (init_uts_ns, the log).
+    public var domain: String?
+    public var machine: String?
+    /// Seconds since boot at the last log record: the uptime at the crash.
+    public var uptime: Double?
+    /// Why the kernel died, from its log.
+    public var panic: PanicSummary?
+    public var logFormat: String?
+    public var logRecords: Int?
 }
 
 extension Dump {

@@ -33,7 +33,16 @@ struct Info: ParsableCommand {
         add("kernel version", f.kernelVersion)
         add("kernel banner", f.kernelBanner)
         add("hostname", f.hostname)
+        add("domain", f.domain)
+        add("machine", f.machine)
         add("crash time", f.crashTimeUTC.map { "\($0) (CRASHTIME \(f.crashTime!))" })
+        add("uptime", f.uptime.map { formatUptime($0) })
+        if let p = f.panic {
+            add("panic", p.message)
+            if let pm = p.panicMessage, pm != p.message { add("then", pm) }
+            add("crashed in", p.cpu.map { "CPU \($0), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")" })
+        }
+        add("kernel log", f.logFormat.map { "\(f.logRecords ?? 0) records, \($0) (vmcore dmesg prints it)" })
         add("dump written", f.dumpTimeUTC)
         add("dump level", f.dumpLevel.map(String.init))
         add("compression", f.compression.isEmpty ? (f.format == "kdump-compressed" ? "none" : nil) : f.compression.joined(separator: ", "))
@@ -70,6 +79,15 @@ struct Info: ParsableCommand {
     }
 }
 
+/// "8.54 s" or "3 d 04:05:06 (273906.0 s)".
+func formatUptime(_ seconds: Double) -> String {
+    let s = Int(seconds)
+    guard s >= 60 else { return String(format: "%.2f s", seconds) }
+    let days = s / 86400
+    let clock = String(format: "%02d:%02d:%02d", s / 3600 % 24, s / 60 % 60, s % 60)
+    return (days > 0 ? "\(days) d " : "") + clock + String(format: " (%.1f s)", seconds)
+}
+
 /// Bytes as a short human figure: "1023.9 MiB".
 func byteCount(_ n: UInt64) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
@@ -77,6 +95,13 @@ func byteCount(_ n: UInt64) -> String {
     var unit = 0
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
     return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// One line of compact JSON (for JSON Lines output).
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 func jsonText<T: Encodable>(_ value: T) throws -> String {

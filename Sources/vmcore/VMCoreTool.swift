@@ -16,7 +16,7 @@ struct VMCoreTool: ParsableCommand {
         in place.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self]
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self]
     )
 
     /// Runs the command; a VMCoreError prints its one sentence and exits 1.

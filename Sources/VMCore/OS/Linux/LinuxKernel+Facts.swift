@@ -32,7 +32,19 @@ extension DumpFacts {
         if let uts = try? kernel.utsname() {
             kernelRelease = kernelRelease ?? uts.release
             kernelVersion = kernelVersion ?? uts.version
-            if hostname == nil || hostname == "(none)" { hostname = uts.nodename }
+            // The kernel's own names win over a dump header's copy.
+            hostname = uts.nodename
+            domain = uts.domainname
+            machine = uts.machine
+        }
+        do {
+            let log = try kernel.kernelLog()
+            logFormat = log.format
+            logRecords = log.records.count
+            if let last = log.records.last { uptime = Double(last.timestampNanoseconds) / 1e9 }
+            panic = PanicSummary(records: log.records)
+        } catch {
+            warnings.append("kernel log not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
         }
         // The banner: in the kernel image first; scanning all memory is the last resort.
         let version = kernelVersion

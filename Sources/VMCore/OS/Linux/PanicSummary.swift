@@ -1,0 +1,82 @@
+/// Why the kernel died, as its own log tells it: the kind of failure, its message, the CPU,
+/// PID and command that hit it, the RIP line and the call trace of the report block.
+public struct PanicSummary: Sendable, Codable, Equatable {
+    /// "panic", "BUG", "Oops", "general protection fault", "WARNING", "hung task",
+    /// "soft lockup", "hard lockup".
+    public var kind: String
+    /// The line that names the failure ("Kernel panic - not syncing: sysrq triggered crash").
+    public var message: String
+    /// The panic line, when the failure went on to a panic.
+    public var panicMessage: String?
+    public var cpu: Int?
+    public var pid: Int?
+    public var command: String?
+    /// The rest of the "CPU: … Comm: …" line: taint and kernel version.
+    public var taint: String?
+    /// The "RIP: …" line of the report.
+    public var rip: String?
+    public var callTrace: [String]
+    /// When it happened, in nanoseconds since boot.
+    public var timestampNanoseconds: UInt64
+
+    /// Report lines that start a failure, most specific first (kernel/panic.c, lib/bug.c,
+    /// arch/x86/kernel/dumpstack.c and traps.c, kernel/hung_task.c, kernel/watchdog.c).
+    static let triggers: [(prefix: String, kind: String)] = [
+        ("BUG: kernel NULL pointer dereference", "BUG"), ("BUG: unable to handle", "BUG"), ("kernel BUG at ", "BUG"),
+        ("watchdog: BUG: soft lockup", "soft lockup"), ("BUG: soft lockup", "soft lockup"),
+        ("NMI watchdog: Watchdog detected hard LOCKUP", "hard lockup"), ("watchdog: Watchdog detected hard LOCKUP", "hard lockup"),
+        ("BUG: ", "BUG"), ("Oops: ", "Oops"), ("general protection fault", "general protection fault"),
+        ("WARNING: ", "WARNING"), ("INFO: task ", "hung task"),
+    ]
+
+    /// The summary of the last failure in `records`, or nil if the log reports none.
+    public init?(records: [LogRecord]) {
+        let panicIndex = records.lastIndex { $0.text.hasPrefix("Kernel panic - not syncing") }
+        // The failure that led to the panic: the last report line before it (or the last in
+        // the log when nothing panicked).
+        let searchEnd = panicIndex ?? records.count
+        var start: Int?
+        var kind = "panic"
+        for i in stride(from: searchEnd - 1, through: 0, by: -1) {
+            let text = records[i].text
+            if let t = Self.triggers.first(where: { text.hasPrefix($0.prefix) }) {
+                if t.kind == "hung task" && !text.contains(" blocked for more than ") { continue }
+                start = i
+                kind = t.kind
+                break
+            }
+            // Stop at an earlier, unrelated part of the log: more than a minute before.
+            if let p = panicIndex, records[p].timestampNanoseconds - records[i].timestampNanoseconds > 60_000_000_000 { break }
+        }
+        guard let blockStart = start ?? panicIndex else { return nil }
+        self.kind = kind
+        message = records[blockStart].text
+        panicMessage = panicIndex.map { records[$0].text }
+        timestampNanoseconds = records[blockStart].timestampNanoseconds
+        callTrace = []
+
+        // "CPU: 1 PID: 132 Comm: lab-crasher Kdump: loaded Not tainted 6.1.0-56-cloud-amd64 #1 …"
+        let block = records[blockStart...]
+        if let line = block.first(where: { $0.text.hasPrefix("CPU: ") && $0.text.contains(" Comm: ") })?.text {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let c = words.firstIndex(of: "CPU:"), c + 1 < words.count { cpu = Int(words[c + 1]) }
+            if let p = words.firstIndex(of: "PID:"), p + 1 < words.count { pid = Int(words[p + 1]) }
+            if let m = words.firstIndex(of: "Comm:"), m + 1 < words.count {
+                command = String(words[m + 1])
+                let rest = words[(m + 2)...].joined(separator: " ")
+                taint = rest.isEmpty ? nil : rest
+            }
+        }
+        rip = block.first { $0.text.hasPrefix("RIP: ") }?.text
+        // The call trace: the indented lines after "Call Trace:", to "</TASK>" or the end of the block.
+        if let traceStart = block.firstIndex(where: { $0.text.hasPrefix("Call Trace:") }) {
+            for r in records[(traceStart + 1)...] {
+                guard r.text.hasPrefix(" ") else { break }
+                let frame = r.text.trimmingSpaces
+                if frame == "</TASK>" { break }
+                if frame == "<TASK>" || frame == "<IRQ>" || frame == "</IRQ>" { continue }
+                callTrace.append(frame)
+            }
+        }
+    }
+}

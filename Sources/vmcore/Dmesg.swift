@@ -1,0 +1,37 @@
+import ArgumentParser
+import VMCore
+
+struct Dmesg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the kernel log from the dump, as dmesg and makedumpfile --dump-dmesg print it.",
+        discussion: "Reads the printk buffer through VMCOREINFO alone (recovered from memory if the dump has none): no debuginfo.")
+
+    @OptionGroup var dump: DumpOptions
+
+    @Flag(help: "Prefix each record with its <level> (facility and level, as /dev/kmsg does).")
+    var raw = false
+
+    @Flag(help: "Print one JSON object per record: sequence, timestamp, level, facility, caller, text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Print only the last N records.", valueName: "n"))
+    var tail: Int?
+
+    func validate() throws {
+        if let tail, tail < 0 { throw ValidationError("--tail takes a count of records.") }
+    }
+
+    func run() throws {
+        let kernel = try LinuxKernel(dump: dump.open())
+        let log = try kernel.kernelLog()
+        let records = tail.map { Array(log.records.suffix($0)) } ?? log.records
+        for p in log.problems { printError("vmcore: \(dump.dumps[0]): skipped a log record: \(p)") }
+        if json {
+            for r in records { print(try jsonLine(r)) }
+            return
+        }
+        var out = ""
+        for r in records { out += r.formatted(withLevel: raw) + "\n" }
+        print(out, terminator: "")
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import VMCore
+
+struct Panic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Say why the kernel died: the failure, the CPU, PID and command, the RIP and call trace, fit for a bug report.",
+        discussion: "Exits 1 if the kernel log reports no panic, oops, BUG, warning or lockup.")
+
+    @OptionGroup var dump: DumpOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Report: Encodable {
+        var panic: PanicSummary
+        var kernelRelease: String?
+        var kernelVersion: String?
+        var hostname: String?
+        var crashTime: Int64?
+        var crashTimeUTC: String?
+    }
+
+    func run() throws {
+        let d = try dump.open()
+        let kernel = try LinuxKernel(dump: d)
+        let log = try kernel.kernelLog()
+        guard let panic = PanicSummary(records: log.records) else {
+            throw VMCoreError(.notInDump, file: d.files[0], "the kernel log reports no panic, oops, BUG, warning or lockup",
+                              "\(log.records.count) records read; vmcore dmesg prints them")
+        }
+        let uts = try? kernel.utsname()
+        let crashTime = kernel.vmcoreinfo?.value.crashTime
+        let report = Report(panic: panic, kernelRelease: uts?.release ?? kernel.vmcoreinfo?.value.osRelease, kernelVersion: uts?.version,
+                            hostname: uts?.nodename, crashTime: crashTime, crashTimeUTC: crashTime.map(formatUTC))
+        if json {
+            print(try jsonText(report))
+            return
+        }
+        var out = panic.message + "\n"
+        if let pm = panic.panicMessage, pm != panic.message { out += pm + "\n" }
+        if let cpu = panic.cpu {
+            out += "CPU \(cpu), PID \(panic.pid.map(String.init) ?? "?"), command \(panic.command ?? "?")"
+            out += panic.taint.map { " (\($0))" } ?? ""
+            out += "\n"
+        }
+        let seconds = Double(panic.timestampNanoseconds) / 1e9
+        out += String(format: "at %.6f s after boot", seconds)
+        if let t = report.crashTimeUTC { out += "; crashed \(t)" }
+        out += "\n"
+        if let r = report.kernelRelease { out += "kernel \(r) \(report.kernelVersion ?? "")".trimmingCharacters(in: .whitespaces) + (report.hostname.map { " on \($0)" } ?? "") + "\n" }
+        if let rip = panic.rip { out += rip + "\n" }
+        if !panic.callTrace.isEmpty {
+            out += "Call Trace:\n"
+            for frame in panic.callTrace { out += "  \(frame)\n" }
+        }
+        print(out, terminator: "")
+    }
+}
