@@ -182,4 +182,43 @@ struct CLITests {
         #expect(both.status != 0)
         #expect(both.stderr.contains("Give one of --physical and --virtual."))
     }
+
+    @Test("dmesg (text, --raw, --tail, --json) and panic on a kernel's memory")
+    func dmesgAndPanic() throws {
+        let texts = ["Linux version 5.4.0-test", "sysrq: Trigger a crash", "Kernel panic - not syncing: sysrq triggered crash",
+                     "CPU: 1 PID: 132 Comm: lab-crasher Not tainted 5.4.0-test #1", "Call Trace:", " <TASK>", " panic+0x118/0x2f4",
+                     " sysrq_handle_crash+0x16/0x20", " </TASK>"]
+        let file = dir.appendingPathComponent("kernel.elf")
+        try Data(locklessDumpBytes(texts)).write(to: file)
+
+        let all = try vmcore(["dmesg", file.path])
+        #expect(all.status == 0)
+        #expect(all.text.hasPrefix("[    0.000000] Linux version 5.4.0-test\n[    0.001500] sysrq: Trigger a crash\n"))
+        #expect(all.text.split(separator: "\n").count == texts.count)
+        let tail = try vmcore(["dmesg", file.path, "--tail", "2", "--raw"])
+        #expect(tail.text == "<6>[    0.010500]  sysrq_handle_crash+0x16/0x20\n<6>[    0.012000]  </TASK>\n")
+        let json = try vmcore(["dmesg", file.path, "--json", "--tail", "1"])
+        let record = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        #expect(record["text"] as? String == " </TASK>")
+        #expect(record["caller"] as? String == "T108")
+        #expect(record["level"] as? Int == 6)
+
+        let panic = try vmcore(["panic", file.path])
+        #expect(panic.status == 0)
+        #expect(panic.text.hasPrefix("Kernel panic - not syncing: sysrq triggered crash\nCPU 1, PID 132, command lab-crasher (Not tainted 5.4.0-test #1)\n"))
+        #expect(panic.text.hasSuffix("Call Trace:\n  panic+0x118/0x2f4\n  sysrq_handle_crash+0x16/0x20\n"))
+        let pj = try #require(try JSONSerialization.jsonObject(with: try vmcore(["panic", file.path, "--json"]).stdout) as? [String: Any])
+        let p = try #require(pj["panic"] as? [String: Any])
+        #expect(p["message"] as? String == "Kernel panic - not syncing: sysrq triggered crash")
+        #expect(p["cpu"] as? Int == 1)
+        #expect(p["pid"] as? Int == 132)
+        #expect(p["command"] as? String == "lab-crasher")
+        #expect(p["callTrace"] as? [String] == ["panic+0x118/0x2f4", "sysrq_handle_crash+0x16/0x20"])
+
+        let quiet = dir.appendingPathComponent("quiet.elf")
+        try Data(locklessDumpBytes(["all is well"])).write(to: quiet)
+        let none = try vmcore(["panic", quiet.path])
+        #expect(none.status == 1)
+        #expect(none.stderr == "vmcore: \(quiet.path): the kernel log reports no panic, oops, BUG, warning or lockup: 1 records read; vmcore dmesg prints them\n")
+    }
 }

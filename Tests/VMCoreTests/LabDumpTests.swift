@@ -101,6 +101,12 @@ struct LabDumpTests {
                     }
                 }
                 #expect(kernel.physBase.value == truth.physBase, "\(folder)/\(file)")
+                // The log holds the marker and the sysrq panic.
+                let log = try kernel.kernelLog()
+                let marker = try String(contentsOf: labDumps!.appendingPathComponent("\(folder)/marker.txt"), encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(log.records.contains { $0.text == marker }, "\(folder)/\(file)")
+                #expect(PanicSummary(records: log.records)?.message == "Kernel panic - not syncing: sysrq triggered crash", "\(folder)/\(file)")
                 let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
                 #expect(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).hasSuffix(") \(truth.version)\n"), "\(folder)/\(file)")
                 checked += 1

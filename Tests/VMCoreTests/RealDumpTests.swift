@@ -252,6 +252,52 @@ struct RealKernelTests {
     }
 }
 
+@Suite("the kernel log and the panic in the shared dumps", .enabled(if: sharedDumps != nil, "../shared/dumps is absent beside this checkout: real-dump checks skipped"))
+struct RealLogTests {
+    @Test("dmesg equals makedumpfile's where it worked and crash's log where it did not; the panic is the sysrq crash",
+          arguments: 0..<4)
+    func log(_ i: Int) throws {
+        let (folder, file) = RealKernelTests.cases[i]
+        let tmp = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let dump = try RealKernelTests().open(folder, file, in: tmp)
+        let kernel = try LinuxKernel(dump: dump)
+        let log = try kernel.kernelLog()
+        #expect(log.problems.isEmpty)
+        let ours = log.records.map { $0.formatted() + "\n" }.joined()
+        let ref = sharedDumps!.appendingPathComponent("\(folder)/ref")
+        // makedumpfile --dump-dmesg worked on the kdump file: the same bytes. The flattened
+        // file is the same crash, so its log must equal that too.
+        let mdf = ref.appendingPathComponent(folder == "linux-6.1-x86_64-kdump" ? "vmcore.kdump-zlib-d31/mdf-dmesg.txt" : "\(file)/mdf-dmesg.txt")
+        if let expected = try? String(contentsOf: mdf, encoding: .utf8) {
+            #expect(ours == expected)
+        } else {
+            // makedumpfile failed: crash's log, its timestamped lines.
+            let crash = try String(contentsOf: ref.appendingPathComponent("\(file)/crash-8.0.6.txt"), encoding: .utf8)
+            let isStamp = { (l: Substring) in l.hasPrefix("[") && l.dropFirst().drop { $0 == " " }.first?.isNumber == true && l.contains("] ") }
+            let crashLines = crash.split(separator: "\n").filter(isStamp).map(String.init)
+            let ourLines = ours.split(separator: "\n").filter(isStamp).map(String.init)
+            #expect(ourLines == crashLines)
+        }
+        let marker = try String(contentsOf: sharedDumps!.appendingPathComponent("\(folder)/marker.txt"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(log.records.contains { $0.text == marker })
+
+        let panic = try #require(PanicSummary(records: log.records))
+        #expect(panic.kind == "panic")
+        #expect(panic.message == "Kernel panic - not syncing: sysrq triggered crash")
+        #expect(panic.cpu == 1)
+        #expect(panic.command == "lab-crasher")
+        #expect(panic.callTrace.contains { $0.hasPrefix("sysrq_handle_crash+") })
+        let truth = try GuestTruth(sharedDumps!.appendingPathComponent("\(folder)/truth.txt"))
+        let facts = try dump.analyzedFacts()
+        #expect(facts.kernelRelease == truth.release)
+        #expect(facts.panic == panic)
+        #expect(facts.hostname == (dump.kdump?.header.nodename).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)")
+        #expect(facts.uptime == Double(log.records.last!.timestampNanoseconds) / 1e9)
+    }
+}
+
 extension String {
     /// Zero-padded to 16 characters, as crash prints registers.
     var leftPadded16: String { count >= 16 ? self : String(repeating: "0", count: 16 - count) + self }

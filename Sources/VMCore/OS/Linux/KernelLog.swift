@@ -13,6 +13,18 @@ public struct LogRecord: Sendable, Codable, Equatable {
     public var subsystem: String?
     public var device: String?
 
+    public init(sequence: UInt64, timestampNanoseconds: UInt64, level: Int?, facility: Int?, caller: String?, text: String,
+                subsystem: String? = nil, device: String? = nil) {
+        self.sequence = sequence
+        self.timestampNanoseconds = timestampNanoseconds
+        self.level = level
+        self.facility = facility
+        self.caller = caller
+        self.text = text
+        self.subsystem = subsystem
+        self.device = device
+    }
+
     /// `[    8.540964] text` as dmesg and `makedumpfile --dump-dmesg` print it; continuation
     /// lines indented under the text; bytes that are neither printable nor space as `\xNN`.
     public func formatted(withLevel: Bool = false) -> String {

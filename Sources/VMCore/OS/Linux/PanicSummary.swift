@@ -48,6 +48,18 @@ public struct PanicSummary: Sendable, Codable, Equatable {
             // Stop at an earlier, unrelated part of the log: more than a minute before.
             if let p = panicIndex, records[p].timestampNanoseconds - records[i].timestampNanoseconds > 60_000_000_000 { break }
         }
+        // One report can hold several trigger lines ("BUG: …" then "Oops: …"): the first one
+        // within the same second names the cause.
+        if let t = start {
+            var i = t - 1
+            while i >= 0, records[t].timestampNanoseconds - records[i].timestampNanoseconds < 1_000_000_000, t - i <= 10 {
+                if let earlier = Self.triggers.first(where: { records[i].text.hasPrefix($0.prefix) }), earlier.kind != "hung task" {
+                    start = i
+                    kind = earlier.kind
+                }
+                i -= 1
+            }
+        }
         guard let blockStart = start ?? panicIndex else { return nil }
         self.kind = kind
         message = records[blockStart].text
