@@ -24,3 +24,5 @@ else
 fi
 for f in Tests/Fixtures/linux-6.1-small/vmcore.*; do [ -f "$f" ] && dumps+=("$f"); done
 python3 Benchmarks/bench.py "${dumps[@]}" "$@"
+echo; echo "== the kernel log"
+python3 Benchmarks/dmesg_bench.py "${dumps[@]}" "$@"

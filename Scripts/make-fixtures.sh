@@ -23,13 +23,14 @@
 #               try another crash, up to ATTEMPTS; the smallest set is kept
 #   MAX_ZLIB    largest accepted zlib piece in bytes (default 4718592 = 4.5 MiB)
 #   MAX_LZO     largest accepted lzo piece in bytes (default 3670016 = 3.5 MiB)
+#   FIXTURE_OUT where to install (default Tests/Fixtures/linux-6.1-small)
 #   KEEP_WORK=1 keep the scratch directory ($LAB/fixture-work)
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
 LAB_SCRIPTS=$(cd "$REPO/../shared/lab" && pwd)
-OUT=$REPO/Tests/Fixtures/linux-6.1-small
+OUT=${FIXTURE_OUT:-$REPO/Tests/Fixtures/linux-6.1-small}
 export LAB=${LAB:-$HOME/vmcore-lab}
 LAB_STEPS=${LAB_STEPS:-setup kernel initramfs}
 ATTEMPTS=${ATTEMPTS:-3}
@@ -232,6 +233,7 @@ one_attempt() { # attempt-dir
   # The whole dump's kernel log (makedumpfile reads the kernel's own ELF), for
   # comparing printk readers; it must hold the marker line.
   mkdir -p "$S/reference/whole-dump"
+  rm -f "$WORK/split/dmesg.txt"   # makedumpfile will not overwrite it
   ( cd "$WORK/split" && makedumpfile --dump-dmesg vmcore dmesg.txt > dmesg.log 2>&1 ) || true
   grep -qF "$(cat "$S/marker.txt")" "$WORK/split/dmesg.txt" || { echo "marker not in the kernel log" >&2; return 1; }
   cp "$WORK/split/dmesg.txt" "$S/reference/whole-dump/makedumpfile-dump-dmesg.txt"

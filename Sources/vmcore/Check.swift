@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
 import VMCore
 
 struct Check: ParsableCommand {
@@ -29,7 +30,7 @@ struct Check: ParsableCommand {
             print(try jsonText(result))
         } else {
             print("\(result.pagesRead) pages decoded (\(result.zeroPages) all zero), \(result.failureCount) failed")
-            print(String(format: "%.1f MiB of memory in %.3f s: %.0f MiB/s", mib, seconds, seconds > 0 ? mib / seconds : 0))
+            print("\(fixed(mib, 1)) MiB of memory in \(fixed(seconds, 3)) s: \(fixed(seconds > 0 ? mib / seconds : 0, 0)) MiB/s")
             for f in result.failures { print("  PFN \(f.pfn): \(f.error)") }
             if result.failureCount > UInt64(result.failures.count) { print("  … \(result.failureCount - UInt64(result.failures.count)) more") }
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import VMCore
 
 struct Info: ParsableCommand {
@@ -55,7 +55,7 @@ struct Info: ParsableCommand {
         add("memory", "\(byteCount(f.memoryBytes)) in \(f.memoryRanges.count) range\(f.memoryRanges.count == 1 ? "" : "s")")
         var out = ""
         func flush() {
-            for (k, v) in lines { out += (k + ":").padding(toLength: 17, withPad: " ", startingAt: 0) + v + "\n" }
+            for (k, v) in lines { out += (k + ":").padRight(17) + v + "\n" }
             lines = []
         }
         flush()
@@ -82,10 +82,10 @@ struct Info: ParsableCommand {
 /// "8.54 s" or "3 d 04:05:06 (273906.0 s)".
 func formatUptime(_ seconds: Double) -> String {
     let s = Int(seconds)
-    guard s >= 60 else { return String(format: "%.2f s", seconds) }
+    guard s >= 60 else { return fixed(seconds, 2) + " s" }
     let days = s / 86400
-    let clock = String(format: "%02d:%02d:%02d", s / 3600 % 24, s / 60 % 60, s % 60)
-    return (days > 0 ? "\(days) d " : "") + clock + String(format: " (%.1f s)", seconds)
+    let clock = [s / 3600 % 24, s / 60 % 60, s % 60].map { String($0).leftPadded(2) }.joined(separator: ":")
+    return (days > 0 ? "\(days) d " : "") + clock + " (" + fixed(seconds, 1) + " s)"
 }
 
 /// Bytes as a short human figure: "1023.9 MiB".
@@ -94,7 +94,7 @@ func byteCount(_ n: UInt64) -> String {
     var value = Double(n)
     var unit = 0
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(n) bytes" : fixed(value, 1) + " " + units[unit]
 }
 
 /// One line of compact JSON (for JSON Lines output).

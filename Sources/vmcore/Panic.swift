@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import VMCore
 
 struct Panic: ParsableCommand {
@@ -45,10 +45,10 @@ struct Panic: ParsableCommand {
             out += "\n"
         }
         let seconds = Double(panic.timestampNanoseconds) / 1e9
-        out += String(format: "at %.6f s after boot", seconds)
+        out += "at \(fixed(seconds, 6)) s after boot"
         if let t = report.crashTimeUTC { out += "; crashed \(t)" }
         out += "\n"
-        if let r = report.kernelRelease { out += "kernel \(r) \(report.kernelVersion ?? "")".trimmingCharacters(in: .whitespaces) + (report.hostname.map { " on \($0)" } ?? "") + "\n" }
+        if let r = report.kernelRelease { out += "kernel \(r) \(report.kernelVersion ?? "")".trimmed + (report.hostname.map { " on \($0)" } ?? "") + "\n" }
         if let rip = panic.rip { out += rip + "\n" }
         if !panic.callTrace.isEmpty {
             out += "Call Trace:\n"

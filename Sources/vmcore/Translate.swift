@@ -29,7 +29,7 @@ struct Translate: ParsableCommand {
         print("\(hex(va)) (\(kernel.walker.architecture.name), root \(hex(kernel.walker.root)) from \(kernel.pageTableRoot.source))")
         for s in t.steps {
             let entry = String(s.entry, radix: 16).leftPadded(16)
-            print("  \(s.level.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)) table \(hex(s.tableAddress))  [\(String(s.index).leftPadded(3, " "))]  \(entry)  \(s.flags.joined(separator: " "))")
+            print("  \(s.level.uppercased().padRight(4)) table \(hex(s.tableAddress))  [\(String(s.index).leftPadded(3, " "))]  \(entry)  \(s.flags.joined(separator: " "))")
         }
         print("  -> physical \(hex(t.physical)) (\(byteCount(t.pageSize)) page)")
     }

@@ -57,19 +57,24 @@ public struct PageBitmap: Sendable {
     /// The number of set bits.
     public var population: UInt64 { rank(bitCount) }
 
-    /// Runs of set bits as half-open PFN ranges.
+    /// Runs of set bits as half-open PFN ranges; jumps from edge to edge a word at a time.
     public func runs() -> [Range<UInt64>] {
         var result: [Range<UInt64>] = []
         var start: UInt64?
         for (w, word) in words.enumerated() {
-            if word == 0, start == nil { continue }
-            if word == UInt64.max, start != nil { continue }
-            for b in 0..<64 {
-                let pfn = UInt64(w) * 64 + UInt64(b)
-                if pfn >= bitCount { break }
-                let set = word >> UInt64(b) & 1 != 0
-                if set, start == nil { start = pfn }
-                if !set, let s = start { result.append(s..<pfn); start = nil }
+            let base = UInt64(w) * 64
+            var bit: UInt64 = 0
+            while bit < 64 {
+                // Inside a run look for the next clear bit, outside it for the next set bit.
+                let pending = (start == nil ? word : ~word) >> bit
+                if pending == 0 { break }
+                bit += UInt64(pending.trailingZeroBitCount)
+                if let s = start {
+                    result.append(s..<base + bit)
+                    start = nil
+                } else {
+                    start = base + bit
+                }
             }
         }
         if let s = start { result.append(s..<bitCount) }

@@ -81,16 +81,23 @@ extension LinuxKernel {
     /// Text with bytes that are neither printable nor whitespace shown as `\xNN`, and
     /// continuation lines indented under the first (makedumpfile's `dump_log_entry`).
     static func printable(_ bytes: ArraySlice<UInt8>, indent: Int) -> String {
-        var out = ""
-        out.reserveCapacity(bytes.count)
+        // Most records are plain printable ASCII: decode them in one step.
+        if !bytes.contains(where: { $0 < 0x20 || $0 > 0x7e }) { return String(decoding: bytes, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        let hexDigits = Array("0123456789abcdef".utf8)
         for b in bytes {
             switch b {
-            case 0x0a: out += "\n" + String(repeating: " ", count: indent)
-            case 0x09, 0x0b, 0x0c, 0x0d, 0x20...0x7e: out.unicodeScalars.append(UnicodeScalar(b))
-            default: out += "\\x" + String(b, radix: 16).leftPadded(2)
+            case 0x0a:
+                out.append(0x0a)
+                out.append(contentsOf: repeatElement(0x20, count: indent))
+            case 0x09, 0x0b, 0x0c, 0x0d, 0x20...0x7e:
+                out.append(b)
+            default:
+                out.append(contentsOf: [0x5c, 0x78, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])  // \xNN
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func callerID(_ id: UInt32) -> String {
