@@ -115,6 +115,22 @@ struct LabDumpTests {
         #expect(checked > 0)
     }
 
+    @Test("the direct map: /proc/vmcore's PT_LOAD virtual addresses translate to their physical ones")
+    func directMap() throws {
+        guard let full = path("kdump-kaslr-1G/vmcore.elf") else { return }
+        let dump = try Dump.open(full)
+        let kernel = try LinuxKernel(dump: dump)
+        let loads = dump.elf!.programHeaders.filter { $0.type == ProgramHeader.load && $0.memorySize >= 1 << 20 }
+        #expect(loads.count >= 3)
+        for ph in loads {
+            // The kernel-text segment is the image mapping; the others are the (randomised) direct map.
+            for offset in stride(from: UInt64(0), to: ph.memorySize, by: UInt64.Stride(max(4096, ph.memorySize / 64 / 4096 * 4096))) {
+                #expect(try kernel.walker.translate(ph.virtualAddress + offset).physical == ph.physicalAddress + offset,
+                        "vaddr \(hex(ph.virtualAddress + offset))")
+            }
+        }
+    }
+
     @Test("QEMU writes the same memory in every format",
           arguments: ["qemu-kaslr-vmci-256M", "qemu10-kaslr-vmci-256M"])
     func qemuFormats(_ folder: String) throws {
