@@ -84,6 +84,18 @@ public struct DumpFacts: Sendable, Codable {
     public var panic: PanicSummary?
     public var logFormat: String?
     public var logRecords: Int?
+    /// FreeBSD minidump facts.
+    public var freebsd: FreeBSDFacts?
+}
+
+/// What a FreeBSD minidump's header and message buffer say.
+public struct FreeBSDFacts: Sendable, Codable {
+    public var minidumpVersion: UInt32
+    public var kernelBase: String
+    public var directMapBase: String
+    public var directMapEnd: String
+    public var messageBufferSize: UInt32
+    public var messageBufferOrder: String?
 }
 
 extension Dump {
@@ -100,6 +112,10 @@ extension Dump {
         } else if let elf {
             pages = elf.pageCounts()
             if elf.isTruncated { warnings.append("the file ends before the data its program headers describe") }
+        } else if let minidump {
+            pages.present = minidump.bitmap.population
+            let avail = minidump.dumpAvail.reduce(UInt64(0)) { $0 + ($1.end + 4095) / 4096 - $1.start / 4096 }
+            pages.excluded = avail > pages.present ? avail - pages.present : 0
         } else {
             pages.present = memory.ranges.reduce(0) { $0 + ($1.size + UInt64(pageSize) - 1) / UInt64(pageSize) }
         }

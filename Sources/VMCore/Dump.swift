@@ -8,6 +8,7 @@ public final class Dump: Sendable {
     public enum Format: String, Sendable, Codable {
         case elf
         case kdumpCompressed = "kdump-compressed"
+        case freebsdMinidump = "freebsd-minidump"
         case raw
     }
 
@@ -35,6 +36,10 @@ public final class Dump: Sendable {
     public let elf: ELFCore?
     /// Set for flattened input (the first file's stream index).
     public let flattenedSources: [FlattenedSource]
+    /// Set when the dump is a FreeBSD minidump.
+    public let minidump: FreeBSDMinidump?
+    /// The operating system the dump is of, when the container says ("Linux", "FreeBSD").
+    public let operatingSystem: String?
 
     /// Opens `paths` as one dump (several paths only for a split kdump set).
     /// `rawBase` opens a headerless file as a raw physical memory image at that address.
@@ -57,6 +62,7 @@ public final class Dump: Sendable {
             (format, flattened, producer, variant) = (.raw, false, nil, "raw physical memory image at \(hex(rawBase))")
             (byteOrder, architecture, pageSize, memory) = (.little, .unknown, raw.pageSize, raw)
             (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset, kdump, elf, flattenedSources) = ([], [], nil, nil, nil, nil, [])
+            (minidump, operatingSystem) = (nil, nil)
             return
         }
 
@@ -78,8 +84,22 @@ public final class Dump: Sendable {
         let source = sources[0]
         let prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
 
+        if FreeBSDMinidump.probe(prefix) {
+            guard sources.count == 1 else {
+                throw VMCoreError(.usage, file: sources[1].name, "only kdump-compressed dumps come as split sets", "\(source.name) is a FreeBSD minidump")
+            }
+            let m = try FreeBSDMinidump(source: source)
+            (minidump, operatingSystem, kdump, elf) = (m, "FreeBSD", nil, nil)
+            (format, memory, byteOrder, pageSize, architecture) = (.freebsdMinidump, m, .little, m.pageSize, .x86_64)
+            (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset) = ([], [], nil, nil)
+            producer = "FreeBSD kernel"
+            variant = "FreeBSD/amd64 minidump v\(m.version)"
+            return
+        }
+
         if KdumpFile.probe(prefix) {
             let k = try KdumpFile(sources: sources)
+            (minidump, operatingSystem) = (nil, "Linux")
             kdump = k
             elf = nil
             format = .kdumpCompressed
@@ -115,6 +135,9 @@ public final class Dump: Sendable {
             }
             let e = try ELFCore(source: source)
             elf = e
+            minidump = nil
+            // FreeBSD full dumps are ELF cores with EI_OSABI = ELFOSABI_STANDALONE and no notes.
+            operatingSystem = e.notes.isEmpty ? nil : "Linux"
             kdump = nil
             format = .elf
             memory = e
@@ -136,6 +159,12 @@ public final class Dump: Sendable {
         }
 
         throw Self.unknownFormat(source.name, prefix)
+    }
+
+    /// Kernel virtual memory: the minidump's own translation, or the Linux kernel's page tables.
+    public func kernelAddressSpace() throws(VMCoreError) -> any KernelAddressSpace {
+        if let minidump { return minidump }
+        return try LinuxKernel(dump: self).walker
     }
 
     static func architecture(from info: VMCoreInfo?) -> Architecture? {

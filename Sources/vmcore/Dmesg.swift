@@ -22,7 +22,22 @@ struct Dmesg: ParsableCommand {
     }
 
     func run() throws {
-        let kernel = try LinuxKernel(dump: dump.open())
+        let d = try dump.open()
+        if let m = d.minidump {
+            // FreeBSD: the message buffer, ordered through the kernel's struct msgbuf.
+            let buffer = FreeBSDMessageBuffer(ring: try m.messageBuffer(),
+                                              writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+            var lines = buffer.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+            if let tail { lines = Array(lines.suffix(tail)) }
+            if json {
+                for (i, l) in lines.enumerated() { print(try jsonLine(["line": String(i), "text": l])) }
+            } else {
+                print(lines.joined(separator: "\n"))
+            }
+            return
+        }
+        let kernel = try LinuxKernel(dump: d)
         let log = try kernel.kernelLog()
         let records = tail.map { Array(log.records.suffix($0)) } ?? log.records
         for p in log.problems { printError("vmcore: \(dump.dumps[0]): skipped a log record: \(p)") }

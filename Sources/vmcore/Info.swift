@@ -73,6 +73,10 @@ struct Info: ParsableCommand {
         add("paging", f.pagingLevels.map { "\($0)-level (\(f.pagingLevelsSource ?? ""))" })
         add("page tables", f.pageTableRoot.map { "\($0) (\(f.pageTableRootSource ?? ""))" })
         if let e = f.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
+        if let b = f.freebsd {
+            add("minidump", "version \(b.minidumpVersion), kernbase \(b.kernelBase), direct map \(b.directMapBase)-\(b.directMapEnd)")
+            add("message buffer", "\(b.messageBufferSize) bytes" + (b.messageBufferOrder.map { ", ordered by \($0) (vmcore dmesg prints it)" } ?? ""))
+        }
         for w in f.warnings { add("warning", w) }
         flush()
         return out

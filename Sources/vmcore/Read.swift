@@ -35,11 +35,17 @@ struct Read: ParsableCommand {
         let d = try dump.open()
         let count = Int(parseAddress(length)!)
         let address: UInt64
-        var kernel: LinuxKernel?
+        var space: (any KernelAddressSpace)?
         if let virtual {
-            let k = try LinuxKernel(dump: d)
-            address = try k.resolve(virtual)
-            kernel = k
+            if let a = parseAddress(virtual) {
+                address = a
+                space = try d.kernelAddressSpace()
+            } else {
+                // A symbol: VMCOREINFO names them (Linux).
+                let k = try LinuxKernel(dump: d)
+                address = try k.resolve(virtual)
+                space = k.walker
+            }
         } else {
             address = parseAddress(physical!)!
         }
@@ -48,7 +54,7 @@ struct Read: ParsableCommand {
         var done = 0
         while done < count {
             let n = min(piece, count - done)
-            let bytes = try kernel.map { try $0.walker.read(virtual: address + UInt64(done), count: n) }
+            let bytes = try space.map { try $0.read(virtual: address + UInt64(done), count: n) }
                 ?? d.memory.read(physical: address + UInt64(done), count: n)
             if raw {
                 writeAll(1, bytes)

@@ -19,14 +19,28 @@ struct Translate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let kernel = try LinuxKernel(dump: Dump.open(Array(operands.dropLast())))
-        let va = try kernel.resolve(address)
-        let t = try kernel.walker.translate(va)
+        let d = try Dump.open(Array(operands.dropLast()))
+        let space: any KernelAddressSpace
+        let va: UInt64
+        let how: (name: String, root: UInt64, source: String)
+        if let m = d.minidump {
+            space = m
+            va = try parseAddress(address) ?? { () throws(VMCoreError) -> UInt64 in
+                throw VMCoreError(.usage, file: d.files[0], "'\(address)' is not an address", "minidumps carry no symbol names")
+            }()
+            how = ("FreeBSD/amd64 minidump v\(m.version)", m.kernelBase, "the minidump's pmap from kernbase, and the direct map")
+        } else {
+            let kernel = try LinuxKernel(dump: d)
+            space = kernel.walker
+            va = try kernel.resolve(address)
+            how = (kernel.walker.architecture.name, kernel.walker.root, kernel.pageTableRoot.source)
+        }
+        let t = try space.translate(va)
         if json {
-            print(try jsonText(TranslationJSON(t, kernel: kernel)))
+            print(try jsonText(TranslationJSON(t, root: how.root, rootSource: how.source)))
             return
         }
-        print("\(hex(va)) (\(kernel.walker.architecture.name), root \(hex(kernel.walker.root)) from \(kernel.pageTableRoot.source))")
+        print("\(hex(va)) (\(how.name), root \(hex(how.root)) from \(how.source))")
         for s in t.steps {
             let entry = String(s.entry, radix: 16).leftPadded(16)
             print("  \(s.level.uppercased().padRight(4)) table \(hex(s.tableAddress))  [\(String(s.index).leftPadded(3, " "))]  \(entry)  \(s.flags.joined(separator: " "))")
@@ -50,12 +64,12 @@ struct TranslationJSON: Encodable {
         var flags: [String]
     }
 
-    init(_ t: Translation, kernel: LinuxKernel) {
+    init(_ t: Translation, root: UInt64, rootSource: String) {
         virtual = hex(t.virtual)
         physical = hex(t.physical)
         pageSize = t.pageSize
-        root = hex(kernel.walker.root)
-        rootSource = kernel.pageTableRoot.source
+        self.root = hex(root)
+        self.rootSource = rootSource
         steps = t.steps.map { Step(level: $0.level, table: hex($0.tableAddress), index: $0.index, entry: hex($0.entry), flags: $0.flags) }
     }
 }
