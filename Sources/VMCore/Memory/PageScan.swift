@@ -91,15 +91,9 @@ extension PhysicalMemory {
                 let chunk = chunkList[i]
                 if let kdump {
                     for pfn in chunk {
-                        do {
-                            try kdump.decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder)
-                            local.pagesRead += 1
-                            if PageCodec.isZero(page, 0..<pageSize) { local.zeroPages += 1 }
-                            visit?(pfn, page)
-                        } catch {
-                            local.failureCount += 1
-                            if local.failures.count < 100 { local.failures.append(.init(pfn: hex(pfn), error: "\(error)")) }
-                        }
+                        let failure: VMCoreError?
+                        do throws(VMCoreError) { try kdump.decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder); failure = nil } catch { failure = error }
+                        local.account(pfn, page, failure, visit)
                     }
                     continue
                 }
@@ -120,20 +114,14 @@ extension PhysicalMemory {
                     }
                 }
                 for pfn in chunk {
-                    do {
-                        // Pages only partly in memory: read the part that is there.
-                        let r = rangeList[rangeIndex(pfn * ps)]
-                        let from = max(pfn * ps, r.start)
-                        let to = min((pfn + 1) * ps, r.end)
-                        for k in page.indices { page[k] = 0 }
-                        try read(physical: from, into: &page, bufferOffset: Int(from - pfn * ps), count: Int(to - from))
-                        local.pagesRead += 1
-                        if PageCodec.isZero(page, 0..<pageSize) { local.zeroPages += 1 }
-                        visit?(pfn, page)
-                    } catch {
-                        local.failureCount += 1
-                        if local.failures.count < 100 { local.failures.append(.init(pfn: hex(pfn), error: "\(error)")) }
-                    }
+                    // Pages only partly in memory: read the part that is there.
+                    let r = rangeList[rangeIndex(pfn * ps)]
+                    let from = max(pfn * ps, r.start)
+                    let to = min((pfn + 1) * ps, r.end)
+                    for k in page.indices { page[k] = 0 }
+                    let failure: VMCoreError?
+                    do throws(VMCoreError) { try read(physical: from, into: &page, bufferOffset: Int(from - pfn * ps), count: Int(to - from)); failure = nil } catch { failure = error }
+                    local.account(pfn, page, failure, visit)
                 }
             }
             total.withLock { t in
@@ -147,6 +135,20 @@ extension PhysicalMemory {
         result.pageSize = pageSize
         result.failures.sort { UInt64($0.pfn.dropFirst(2), radix: 16)! < UInt64($1.pfn.dropFirst(2), radix: 16)! }
         return result
+    }
+}
+
+extension PageScanResult {
+    /// Counts one page: read (zero or not, handed to `visit`), or failed with `failure`.
+    mutating func account(_ pfn: UInt64, _ page: [UInt8], _ failure: VMCoreError?, _ visit: (@Sendable (UInt64, [UInt8]) -> Void)?) {
+        if let failure {
+            failureCount += 1
+            if failures.count < 100 { failures.append(.init(pfn: hex(pfn), error: "\(failure)")) }
+            return
+        }
+        pagesRead += 1
+        if PageCodec.isZero(page, 0..<page.count) { zeroPages += 1 }
+        visit?(pfn, page)
     }
 }
 
