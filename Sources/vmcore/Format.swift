@@ -16,6 +16,11 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
 }
 
 extension String {
+    /// Padded on the left with `pad` ("0" by default) to `width` characters.
+    func leftPadded(_ width: Int, _ pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+
     /// Padded with spaces on the right to `width` characters.
     func padRight(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)

@@ -88,8 +88,3 @@ func hexdump(_ bytes: [UInt8], address: UInt64) -> String {
     return out
 }
 
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -74,8 +74,3 @@ struct TranslationJSON: Encodable {
     }
 }
 
-extension String {
-    func leftPadded(_ width: Int, _ pad: Character) -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}

@@ -68,9 +68,7 @@ struct RealDumpTests {
         #expect(crashField(crash, "dump_level")!.hasPrefix("\(k.subHeader.dumpLevel) "))
         #expect(crashField(crash, "offset_vmcoreinfo")!.hasPrefix("\(dump.vmcoreinfoOffset!) "))
         #expect(dump.vmcoreinfo!.entries.map { "\($0.key)=\($0.value)" } == kdumpfileVMCoreInfo(kdumpfile))
-        #expect(facts.physBase == "0x" + crashField(crash, "phys_base").flatMap { _ in
-            crash.split(separator: "\n").last { $0.contains("phys_base: ") }?.split(separator: " ").last.map(String.init)
-        }!)
+        #expect(facts.physBase == crashPlacement(crash).map { hex($0.physBase) })
         #expect(facts.physBase == hex(truth.physBase))
         #expect(facts.kernelRelease == truth.release)
         #expect(dump.cpus.count == 2)

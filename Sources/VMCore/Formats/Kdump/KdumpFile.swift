@@ -218,18 +218,20 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     }
 
     /// Decodes dumped page `pfn` into `page[0..<pageSize]`, using `scratch` for the stored bytes.
+    /// The name errors about the whole dump use: the file, or every file of a split set.
+    var fileNames: String { parts.count == 1 ? parts[0].source.name : parts.map(\.source.name).joined(separator: ", ") }
+
     func decodePage(_ pfn: UInt64, into page: inout [UInt8], scratch: inout [UInt8], decoder: PageDecoder) throws(VMCoreError) {
-        let file = parts.count == 1 ? parts[0].source.name : parts.map(\.source.name).joined(separator: ", ")
         guard pfn < maxPFN, existing.isSet(pfn) else {
-            throw VMCoreError(.notInDump, file: file, "physical address \(hex(pfn &* UInt64(pageSize))) is not in the dump",
+            throw VMCoreError(.notInDump, file: fileNames, "physical address \(hex(pfn &* UInt64(pageSize))) is not in the dump",
                               pfn >= maxPFN ? "PFN \(hex(pfn)) is beyond the last page frame (\(hex(maxPFN)))" : "PFN \(hex(pfn)) is a memory hole")
         }
         guard dumped.isSet(pfn) else {
-            throw VMCoreError(.excludedPage, file: file, "physical address \(hex(pfn * UInt64(pageSize))) was excluded from the dump",
+            throw VMCoreError(.excludedPage, file: fileNames, "physical address \(hex(pfn * UInt64(pageSize))) was excluded from the dump",
                               "makedumpfile dump level \(subHeader.dumpLevel) filtered out PFN \(hex(pfn))")
         }
         guard let part = part(for: pfn) else {
-            throw VMCoreError(.notInDump, file: file, "physical address \(hex(pfn * UInt64(pageSize))) is in a split file that was not given",
+            throw VMCoreError(.notInDump, file: fileNames, "physical address \(hex(pfn * UInt64(pageSize))) is in a split file that was not given",
                               "no file of the set holds PFN \(hex(pfn))")
         }
         let name = part.source.name

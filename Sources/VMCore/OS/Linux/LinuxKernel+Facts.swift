@@ -79,10 +79,7 @@ extension DumpFacts {
                 kernelRelease = String(v.split(separator: " ")[1])
             }
             if let p = lines.lastIndex(where: { $0.hasPrefix("panic: ") }) {
-                var summary = PanicSummary(records: [LogRecord(sequence: 0, timestampNanoseconds: 0, level: nil, facility: nil, caller: nil,
-                                                                text: "Kernel panic - not syncing: " + lines[p].dropFirst(7))])!
-                summary.message = lines[p]
-                summary.panicMessage = lines[p]
+                var summary = PanicSummary(kind: "panic", message: lines[p], panicMessage: lines[p])
                 // "cpuid = 1" follows the panic line; "KDB: stack backtrace:" then "#0 0x… at f+0x…".
                 if let c = lines[p...].first(where: { $0.hasPrefix("cpuid = ") }) { summary.cpu = Int(c.dropFirst(8)) }
                 if let bt = lines[p...].firstIndex(where: { $0.hasPrefix("KDB: stack backtrace:") }) {

@@ -19,6 +19,20 @@ public struct PanicSummary: Sendable, Codable, Equatable {
     /// When it happened, in nanoseconds since boot.
     public var timestampNanoseconds: UInt64
 
+    public init(kind: String, message: String, panicMessage: String?, cpu: Int? = nil, pid: Int? = nil, command: String? = nil,
+                taint: String? = nil, rip: String? = nil, callTrace: [String] = [], timestampNanoseconds: UInt64 = 0) {
+        self.kind = kind
+        self.message = message
+        self.panicMessage = panicMessage
+        self.cpu = cpu
+        self.pid = pid
+        self.command = command
+        self.taint = taint
+        self.rip = rip
+        self.callTrace = callTrace
+        self.timestampNanoseconds = timestampNanoseconds
+    }
+
     /// Report lines that start a failure, most specific first (kernel/panic.c, lib/bug.c,
     /// arch/x86/kernel/dumpstack.c and traps.c, kernel/hung_task.c, kernel/watchdog.c).
     static let triggers: [(prefix: String, kind: String)] = [
