@@ -86,6 +86,10 @@ public struct DumpFacts: Sendable, Codable {
     public var logRecords: Int?
     /// FreeBSD minidump facts.
     public var freebsd: FreeBSDFacts?
+    /// The kernel dump header, when the dump was read from a FreeBSD dump device.
+    public var dumpHeader: FreeBSDDumpHeaderFacts?
+    /// How the FreeBSD message buffer was put in order (a full dump's, through msgbufp).
+    public var messageBufferOrder: String?
 }
 
 /// What a FreeBSD minidump's header and message buffer say.

@@ -40,20 +40,31 @@ public final class Dump: Sendable {
     public let minidump: FreeBSDMinidump?
     /// The operating system the dump is of, when the container says ("Linux", "FreeBSD").
     public let operatingSystem: String?
+    /// Set when the file is a FreeBSD dump device (or an image of one): the headers and key
+    /// around the payload that was opened.
+    public let freebsdDevice: FreeBSDDumpDevice?
+    /// The FreeBSD kernel file given with the dump (`--kernel`), for its symbols.
+    public let freebsdKernel: FreeBSDKernel?
+    /// True for a FreeBSD full dump: an ELF core of physical memory without notes.
+    public var isFreeBSDFullDump: Bool { format == .elf && operatingSystem == "FreeBSD" }
 
     /// Opens `paths` as one dump (several paths only for a split kdump set).
     /// `rawBase` opens a headerless file as a raw physical memory image at that address.
-    public static func open(_ paths: [String], rawBase: UInt64? = nil) throws(VMCoreError) -> Dump {
+    /// `force` reads a FreeBSD dump device that savecore would reject (cleared, bad parity,
+    /// headers that disagree). `kernel` names the FreeBSD kernel file whose symbols full
+    /// dumps need.
+    public static func open(_ paths: [String], rawBase: UInt64? = nil, force: Bool = false, kernel: String? = nil) throws(VMCoreError) -> Dump {
         precondition(!paths.isEmpty)
         var sources: [any ByteSource] = []
         for path in paths { sources.append(try FileSource(path: path)) }
-        return try Dump(sources: sources, rawBase: rawBase)
+        return try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open))
     }
 
     public static func open(_ path: String) throws(VMCoreError) -> Dump { try open([path]) }
 
-    public init(sources opened: [any ByteSource], rawBase: UInt64? = nil) throws(VMCoreError) {
+    public init(sources opened: [any ByteSource], rawBase: UInt64? = nil, force: Bool = false, kernel: FreeBSDKernel? = nil) throws(VMCoreError) {
         files = opened.map(\.name)
+        freebsdKernel = kernel
         if let rawBase {
             guard opened.count == 1 else {
                 throw VMCoreError(.usage, file: opened[1].name, "a raw memory image is one file", "give only one")
@@ -62,7 +73,7 @@ public final class Dump: Sendable {
             (format, flattened, producer, variant) = (.raw, false, nil, "raw physical memory image at \(hex(rawBase))")
             (byteOrder, architecture, pageSize, memory) = (.little, .unknown, raw.pageSize, raw)
             (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset, kdump, elf, flattenedSources) = ([], [], nil, nil, nil, nil, [])
-            (minidump, operatingSystem) = (nil, nil)
+            (minidump, operatingSystem, freebsdDevice) = (nil, nil, nil)
             return
         }
 
@@ -81,8 +92,20 @@ public final class Dump: Sendable {
         }
         flattenedSources = flats
         flattened = !flats.isEmpty
-        let source = sources[0]
-        let prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
+        var source = sources[0]
+        var prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
+
+        // A FreeBSD dump device (or an image of one): the payload sits between the headers.
+        var device: FreeBSDDumpDevice? = nil
+        if sources.count == 1, !flattened, !Self.recognised(prefix), FreeBSDDumpDevice.probe(source) {
+            let d = try FreeBSDDumpDevice(source: source, force: force)
+            try Self.checkReadable(d)
+            device = d
+            source = try d.payload()
+            sources = [source]
+            prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "dump payload header")
+        }
+        freebsdDevice = device
 
         if FreeBSDMinidump.probe(prefix) {
             guard sources.count == 1 else {
@@ -136,8 +159,10 @@ public final class Dump: Sendable {
             let e = try ELFCore(source: source)
             elf = e
             minidump = nil
-            // FreeBSD full dumps are ELF cores with EI_OSABI = ELFOSABI_STANDALONE and no notes.
-            operatingSystem = e.notes.isEmpty ? nil : "Linux"
+            // FreeBSD full dumps are ELF cores with EI_OSABI = ELFOSABI_STANDALONE and no notes
+            // (sys/kern/kern_dump.c dumpsys_gen_header).
+            let freebsd = e.notes.isEmpty && (e.header.osABI == 255 || device != nil)
+            operatingSystem = freebsd ? "FreeBSD" : e.notes.isEmpty ? nil : "Linux"
             kdump = nil
             format = .elf
             memory = e
@@ -153,6 +178,11 @@ public final class Dump: Sendable {
             // between the ELF header and the program headers, which no kdump writer does.
             let qemu = !notes.qemuCPUs.isEmpty
                 || (e.header.sectionHeaderOffset != 0 && e.header.sectionHeaderOffset < e.header.programHeaderOffset)
+            if freebsd {
+                producer = "FreeBSD kernel"
+                variant = "FreeBSD/\(Self.freebsdArchitectureName(architecture)) full dump (ELF)"
+                return
+            }
             producer = qemu ? "QEMU" : "kernel"
             variant = (flattened ? "flattened " : "") + (qemu ? "QEMU ELF" : "kdump ELF") + (e.header.is64 ? "" : " (32-bit)")
             return
@@ -161,10 +191,44 @@ public final class Dump: Sendable {
         throw Self.unknownFormat(source.name, prefix)
     }
 
-    /// Kernel virtual memory: the minidump's own translation, or the Linux kernel's page tables.
+    /// Kernel virtual memory: the minidump's own translation, a FreeBSD full dump's page tables
+    /// found through the kernel file's symbols, or the Linux kernel's page tables.
     public func kernelAddressSpace() throws(VMCoreError) -> any KernelAddressSpace {
         if let minidump { return minidump }
+        if isFreeBSDFullDump { return try freebsdPageTables() }
         return try LinuxKernel(dump: self).walker
+    }
+
+    /// True when `prefix` starts a format `Dump` reads directly.
+    static func recognised(_ prefix: [UInt8]) -> Bool {
+        FreeBSDMinidump.probe(prefix) || KdumpFile.probe(prefix) || ELFCore.probe(prefix) || FlattenedSource.probe(prefix)
+    }
+
+    /// FreeBSD's MACHINE_ARCH for an architecture ("amd64", "i386", "aarch64", "riscv64").
+    static func freebsdArchitectureName(_ a: Architecture) -> String {
+        switch a {
+        case .x86_64: "amd64"
+        case .aarch64: "arm64"
+        default: a.rawValue
+        }
+    }
+
+    /// Refuses, with the reason, a device dump whose payload cannot be read as memory in place.
+    static func checkReadable(_ d: FreeBSDDumpDevice) throws(VMCoreError) {
+        let file = d.source.name
+        if let key = d.key {
+            let cipher = KernelDumpKey.Cipher(rawValue: key.encryption).map { $0 == .aes256CBC ? "AES-256-CBC" : "ChaCha20" } ?? "cipher \(key.encryption)"
+            throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is encrypted (\(cipher), key at \(hex(d.keyOffset ?? 0)))",
+                              "save it with savecore (vmcore_encrypted.N and key.N), then decrypt it with the RSA private key (decryptcore) before reading it")
+        }
+        if d.header.kind == .textDump {
+            throw VMCoreError(.unsupported, file: file, offset: d.leaderOffset, "the device holds a textdump (ddb output), not memory",
+                              "list or extract it with vmcore textdump")
+        }
+        if d.header.compression != .none {
+            throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is \(d.header.compression == .gzip ? "gzip" : "zstd")-compressed on the device",
+                              "save it with savecore (vmcore.N.\(d.header.compression == .gzip ? "gz" : "zst")) and read the saved file")
+        }
     }
 
     static func architecture(from info: VMCoreInfo?) -> Architecture? {

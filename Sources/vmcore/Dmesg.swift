@@ -23,10 +23,9 @@ struct Dmesg: ParsableCommand {
 
     func run() throws {
         let d = try dump.open()
-        if let m = d.minidump {
+        if d.operatingSystem == "FreeBSD" {
             // FreeBSD: the message buffer, ordered through the kernel's struct msgbuf.
-            let buffer = FreeBSDMessageBuffer(ring: try m.messageBuffer(),
-                                              writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+            let buffer = try d.freebsdMessageBuffer()
             var lines = buffer.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
             if let tail { lines = Array(lines.suffix(tail)) }

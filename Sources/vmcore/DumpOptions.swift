@@ -10,6 +10,12 @@ struct DumpOptions: ParsableArguments {
             help: ArgumentHelp("Read a headerless file as raw physical memory starting at this address.", valueName: "address"))
     var rawBase: String?
 
+    @Option(help: ArgumentHelp("The FreeBSD kernel that crashed, for its symbols (full dumps need it to translate addresses).", valueName: "path"))
+    var kernel: String?
+
+    @Flag(help: "Read a FreeBSD dump device that savecore would reject: cleared, bad parity, or headers that disagree.")
+    var force = false
+
     func validate() throws {
         guard !dumps.isEmpty else { throw ValidationError("Name a dump file.") }
         if let rawBase, parseAddress(rawBase) == nil {
@@ -18,6 +24,6 @@ struct DumpOptions: ParsableArguments {
     }
 
     func open() throws(VMCoreError) -> Dump {
-        try Dump.open(dumps, rawBase: rawBase.flatMap(parseAddress))
+        try Dump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel)
     }
 }

@@ -77,6 +77,21 @@ struct Info: ParsableCommand {
             add("minidump", "version \(b.minidumpVersion), kernbase \(b.kernelBase), direct map \(b.directMapBase)-\(b.directMapEnd)")
             add("message buffer", "\(b.messageBufferSize) bytes" + (b.messageBufferOrder.map { ", ordered by \($0) (vmcore dmesg prints it)" } ?? ""))
         }
+        if let h = f.dumpHeader {
+            add("dump header", "\(h.magic) v\(h.version), status \(h.status); leading header at \(h.leaderOffset), payload at \(h.payloadOffset), trailer at \(h.trailerOffset)")
+            flush()
+            // The fields savecore writes to info.N.
+            var fields: [(String, String)] = [("Architecture", h.architecture), ("Architecture Version", "\(h.architectureVersion)"),
+                                              ("Dump Length", "\(h.dumpLength)"), ("Dump Extent", "\(h.dumpExtent)"),
+                                              ("Blocksize", "\(h.blockSize)"), ("Compression", h.compression)]
+            if let e = h.encryption { fields.append(("Encryption", "\(e), \(h.keySize)-byte key area")) }
+            fields += [("Dumptime", h.dumpTimeUTC), ("Hostname", h.hostname),
+                       ("Version String", h.versionString.trimmed.split(separator: "\n").joined(separator: "\n    ")),
+                       ("Panic String", h.panicString), ("Dump Parity", "\(h.parity)")]
+            for (k, v) in fields { out += "  \(k): \(v)\n" }
+            for p in h.problems { add("problem", p) }
+        }
+        add("message buffer", f.freebsd == nil ? f.messageBufferOrder.map { "ordered by \($0) (vmcore dmesg prints it)" } : nil)
         for w in f.warnings { add("warning", w) }
         flush()
         return out

@@ -23,6 +23,10 @@ struct Panic: ParsableCommand {
 
     func run() throws {
         let d = try dump.open()
+        if d.operatingSystem == "FreeBSD" {
+            try freebsd(d)
+            return
+        }
         let kernel = try LinuxKernel(dump: d)
         let log = try kernel.kernelLog()
         guard let panic = PanicSummary(records: log.records) else {
@@ -52,6 +56,30 @@ struct Panic: ParsableCommand {
         if let rip = panic.rip { out += rip + "\n" }
         if !panic.callTrace.isEmpty {
             out += "Call Trace:\n"
+            for frame in panic.callTrace { out += "  \(frame)\n" }
+        }
+        print(out, terminator: "")
+    }
+
+    /// A FreeBSD dump: the panic from the message buffer, else from the dump header's panic string.
+    func freebsd(_ d: Dump) throws {
+        let f = try d.analyzedFacts()
+        guard let panic = f.panic else {
+            let why = f.warnings.first { $0.hasPrefix("message buffer not read") } ?? "the message buffer has no panic line"
+            throw VMCoreError(.notInDump, file: d.files[0], "the dump names no panic", why)
+        }
+        let report = Report(panic: panic, kernelRelease: f.kernelRelease, kernelVersion: f.kernelVersion, hostname: f.hostname,
+                            crashTime: f.dumpTime, crashTimeUTC: f.dumpTimeUTC)
+        if json {
+            print(try jsonText(report))
+            return
+        }
+        var out = panic.message + "\n"
+        if let cpu = panic.cpu { out += "CPU \(cpu)\n" }
+        if let t = report.crashTimeUTC { out += "dumped \(t)\n" }
+        if let v = report.kernelVersion { out += v + (report.hostname.map { " on \($0)" } ?? "") + "\n" }
+        if !panic.callTrace.isEmpty {
+            out += "KDB: stack backtrace:\n"
             for frame in panic.callTrace { out += "  \(frame)\n" }
         }
         print(out, terminator: "")

@@ -40,6 +40,10 @@ struct Read: ParsableCommand {
             if let a = parseAddress(virtual) {
                 address = a
                 space = try d.kernelAddressSpace()
+            } else if d.operatingSystem == "FreeBSD" {
+                // A symbol: the kernel file names them.
+                address = try d.freebsdAddress(virtual)
+                space = try d.kernelAddressSpace()
             } else {
                 // A symbol: VMCOREINFO names them (Linux).
                 let k = try LinuxKernel(dump: d)

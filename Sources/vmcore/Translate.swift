@@ -9,6 +9,12 @@ struct Translate: ParsableCommand {
                                  valueName: "dump… address"))
     var operands: [String]
 
+    @Option(help: ArgumentHelp("The FreeBSD kernel that crashed, for its symbols (full dumps need it).", valueName: "path"))
+    var kernel: String?
+
+    @Flag(help: "Read a FreeBSD dump device that savecore would reject.")
+    var force = false
+
     func validate() throws {
         guard operands.count >= 2 else { throw ValidationError("Name a dump file and an address.") }
     }
@@ -19,7 +25,7 @@ struct Translate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let d = try Dump.open(Array(operands.dropLast()))
+        let d = try Dump.open(Array(operands.dropLast()), force: force, kernel: kernel)
         let space: any KernelAddressSpace
         let va: UInt64
         let how: (name: String, root: UInt64, source: String)
@@ -29,6 +35,11 @@ struct Translate: ParsableCommand {
                 throw VMCoreError(.usage, file: d.files[0], "'\(address)' is not an address", "minidumps carry no symbol names")
             }()
             how = ("FreeBSD/amd64 minidump v\(m.version)", m.kernelBase, "the minidump's pmap from kernbase, and the direct map")
+        } else if d.isFreeBSDFullDump {
+            let walker = try d.freebsdPageTables()
+            space = walker
+            va = try d.freebsdAddress(address)
+            how = (walker.architecture.name, walker.root, "the kernel file's \(d.architecture == .x86_64 ? "KPML4phys" : walker.architecture.name == "i386" ? "IdlePTD" : "IdlePDPT") symbol")
         } else {
             let kernel = try LinuxKernel(dump: d)
             space = kernel.walker

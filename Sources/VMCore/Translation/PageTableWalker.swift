@@ -36,7 +36,11 @@ public final class PageTableWalker: Sendable {
     private let largeCache = Mutex<[UInt64: (base: UInt64, size: UInt64)]>([:])
     static let cacheLimit = 1 << 16
 
+    /// The large-page sizes the architecture maps, smallest first.
+    let largeSizes: [UInt64]
+
     public init(memory: any PhysicalMemory, architecture: any PagingArchitecture, root: UInt64, file: String) {
+        largeSizes = architecture.levels.dropLast().map(\.span).filter { $0 > 4096 }.sorted()
         self.memory = memory
         self.architecture = architecture
         self.root = root
@@ -45,6 +49,7 @@ public final class PageTableWalker: Sendable {
 
     func canonical(_ va: UInt64) -> Bool {
         let bits = architecture.virtualBits
+        guard architecture.signExtended else { return va >> UInt64(bits) == 0 }
         let top = va >> UInt64(bits - 1)
         return top == 0 || top == (UInt64.max >> UInt64(bits - 1))
     }
@@ -53,7 +58,8 @@ public final class PageTableWalker: Sendable {
     public func translate(_ va: UInt64) throws(VMCoreError) -> Translation {
         guard canonical(va) else {
             throw VMCoreError(.translation, file: file, "\(hex(va)) is not a canonical address",
-                              "bits \(architecture.virtualBits - 1)-63 must all be equal for \(architecture.name) paging")
+                              architecture.signExtended ? "bits \(architecture.virtualBits - 1)-63 must all be equal for \(architecture.name) paging"
+                                                        : "\(architecture.name) addresses have \(architecture.virtualBits) bits")
         }
         var table = root
         var steps: [TranslationStep] = []
@@ -92,7 +98,7 @@ public final class PageTableWalker: Sendable {
     public func physical(_ va: UInt64) throws(VMCoreError) -> UInt64 {
         let page = va >> 12
         if let frame = cache.withLock({ $0[page] }) { return frame << 12 | (va & 0xfff) }
-        for size: UInt64 in [1 << 21, 1 << 30] {
+        for size in largeSizes {
             if let hit = largeCache.withLock({ $0[va & ~(size - 1)] }), hit.size == size {
                 return hit.base + (va & (size - 1))
             }

@@ -40,8 +40,15 @@ public protocol PagingArchitecture: Sendable {
     var entrySize: Int { get }
     /// Virtual addresses must be canonical for this many bits (sign-extended above).
     var virtualBits: Int { get }
+    /// True when addresses are sign-extended above `virtualBits` (x86-64); false when they
+    /// must simply fit (i386).
+    var signExtended: Bool { get }
     /// Decodes `entry` found at level `level` (0 = root).
     func decode(_ entry: UInt64, level: Int) -> PageTableEntry
     /// Flag names set in `entry`, for `vmcore translate`.
     func flags(_ entry: UInt64, level: Int) -> [String]
+}
+
+extension PagingArchitecture {
+    public var signExtended: Bool { true }
 }

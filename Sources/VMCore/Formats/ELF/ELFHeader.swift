@@ -5,6 +5,8 @@
 public struct ELFHeader: Sendable, Equatable {
     public var is64: Bool
     public var order: ByteOrder
+    /// `EI_OSABI`: 0 for System V (Linux cores), 255 (`ELFOSABI_STANDALONE`) for FreeBSD full dumps.
+    public var osABI: UInt8
     public var type: UInt16
     public var machine: UInt16
     public var entry: UInt64
@@ -45,6 +47,7 @@ public struct ELFHeader: Sendable, Equatable {
         case 2: order = .big
         default: throw VMCoreError(.corrupt, file: source.name, offset: 5, "unknown ELF data encoding \(ident[5])", "expected 1 (little-endian) or 2 (big-endian)")
         }
+        osABI = ident[7]
         let r = try source.reader(at: 0, count: is64 ? 64 : 52, order: order, what: "ELF header")
         type = try r.u16(16, "e_type")
         machine = try r.u16(18, "e_machine")

@@ -47,10 +47,16 @@ public struct KernelDumpHeader: Sendable, Equatable {
     }
 
     /// Parses the 512-byte header at `offset` of `source`.
-    public init(from source: any ByteSource, at offset: UInt64) throws(VMCoreError) {
-        let r = try source.reader(at: offset, count: Self.size, order: .big, what: "kernel dump header")
+    public init(from source: any ByteSource, at offset: UInt64, verifyParity: Bool = true) throws(VMCoreError) {
+        let bytes = try source.bytes(at: offset, count: Self.size, what: "kernel dump header")
+        try self.init(bytes: bytes, file: source.name, offset: offset, verifyParity: verifyParity)
+    }
+
+    /// Parses a 512-byte header read from `file` at `offset`.
+    public init(bytes: [UInt8], file: String, offset: UInt64, verifyParity: Bool = true) throws(VMCoreError) {
+        let r = ByteReader(Array(bytes.prefix(Self.size)), file: file, base: offset, order: .big)
         guard let kind = Self.kind(r.bytes[...]) else {
-            throw VMCoreError(.badMagic, file: source.name, offset: offset, "not a FreeBSD kernel dump header",
+            throw VMCoreError(.badMagic, file: file, offset: offset, "not a FreeBSD kernel dump header",
                               "expected \"FreeBSD Kernel Dump\", \"FreeBSD Text Dump\" or \"Cleared Kernel Dump\"")
         }
         self.kind = kind
@@ -74,7 +80,7 @@ public struct KernelDumpHeader: Sendable, Equatable {
             dumpTime = try r.u64(56, "dumptime"); dumpKeySize = try r.u32(64, "dumpkeysize"); blockSize = try r.u32(68, "blocksize")
             let c = try r.u8(72, "compression")
             guard let comp = Compression(rawValue: c) else {
-                throw VMCoreError(.corrupt, file: source.name, offset: offset + 72, "unknown dump compression \(c)", "expected 0 (none), 1 (gzip) or 2 (zstd)")
+                throw VMCoreError(.corrupt, file: file, offset: offset + 72, "unknown dump compression \(c)", "expected 0 (none), 1 (gzip) or 2 (zstd)")
             }
             compression = comp
             hostname = try r.cString(73, 64, "hostname"); versionString = try r.cString(137, 192, "versionstring")
@@ -86,16 +92,16 @@ public struct KernelDumpHeader: Sendable, Equatable {
             panicString = try r.cString(320, 175, "panicstring")
             let c = try r.u8(495, "compression")
             guard let comp = Compression(rawValue: c) else {
-                throw VMCoreError(.corrupt, file: source.name, offset: offset + 495, "unknown dump compression \(c)", "expected 0 (none), 1 (gzip) or 2 (zstd)")
+                throw VMCoreError(.corrupt, file: file, offset: offset + 495, "unknown dump compression \(c)", "expected 0 (none), 1 (gzip) or 2 (zstd)")
             }
             compression = comp
             dumpExtent = try r.u64(496, "dumpextent")
         default:
-            throw VMCoreError(.unsupported, file: source.name, offset: offset + 32, "unknown kernel dump header version \(version)", "expected 1 to 4")
+            throw VMCoreError(.unsupported, file: file, offset: offset + 32, "unknown kernel dump header version \(version)", "expected 1 to 4")
         }
         let p = Self.parity(r.bytes[...])
-        guard p == 0 else {
-            throw VMCoreError(.corrupt, file: source.name, offset: offset + 508, "kernel dump header fails its parity check",
+        guard p == 0 || !verifyParity else {
+            throw VMCoreError(.corrupt, file: file, offset: offset + 508, "kernel dump header fails its parity check",
                               "the header's 32-bit words XOR to \(hex(p)), not 0")
         }
     }

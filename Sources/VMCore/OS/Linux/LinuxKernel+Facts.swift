@@ -4,11 +4,12 @@ extension Dump {
     /// that cannot be located leaves a warning, not an error.
     public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
         var facts = try self.facts()
+        if operatingSystem == "FreeBSD" { facts.add(freebsd: self) }
         if let minidump {
             facts.add(minidump: minidump)
             return facts
         }
-        guard architecture == .x86_64 else { return facts }
+        guard architecture == .x86_64, operatingSystem != "FreeBSD" else { return facts }
         do {
             facts.add(kernel: try LinuxKernel(dump: self))
         } catch {

@@ -1,0 +1,144 @@
+extension Dump {
+    /// The FreeBSD message buffer: from a minidump's own copy, ordered by the kernel's
+    /// `struct msgbuf` (through `msgbufp` when the kernel file is given); from a full dump only
+    /// through the kernel file's `msgbufp`.
+    public func freebsdMessageBuffer() throws(VMCoreError) -> FreeBSDMessageBuffer {
+        if let freebsdKernel, freebsdKernel.symbols.address("msgbufp") != nil {
+            return try freebsdKernel.messageBuffer(try kernelAddressSpace(), pointerSize: architecture.is64Bit ? 8 : 4)
+        }
+        if let m = minidump {
+            return FreeBSDMessageBuffer(ring: try m.messageBuffer(),
+                                        writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+        }
+        throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump has no message buffer of its own",
+                          "give the kernel that crashed with --kernel PATH: its msgbufp symbol finds the buffer in memory")
+    }
+}
+
+/// The kernel dump header found on a FreeBSD dump device, as `vmcore info` and savecore's
+/// `info.N` show it.
+public struct FreeBSDDumpHeaderFacts: Sendable, Codable {
+    public var magic: String
+    public var version: UInt32
+    public var architecture: String
+    public var architectureVersion: UInt32
+    public var dumpLength: UInt64
+    public var dumpExtent: UInt64
+    public var blockSize: UInt32
+    public var compression: String
+    public var dumpTime: UInt64
+    public var dumpTimeUTC: String
+    public var hostname: String
+    public var versionString: String
+    public var panicString: String
+    public var parity: UInt32
+    /// "good", or "bad" with the reasons in `problems` (read because it was forced).
+    public var status: String
+    public var problems: [String]
+    public var leaderOffset: String
+    public var trailerOffset: String
+    public var payloadOffset: String
+    public var keySize: UInt32
+    public var encryption: String?
+
+    public init(_ d: FreeBSDDumpDevice) {
+        let h = d.header
+        magic = d.cleared ? KernelDumpHeader.Kind.cleared.rawValue : h.kind.rawValue
+        version = h.version
+        architecture = h.architecture
+        architectureVersion = h.architectureVersion
+        dumpLength = h.dumpLength
+        dumpExtent = h.dumpExtent
+        blockSize = h.blockSize
+        compression = h.compression == .none ? "none" : h.compression == .gzip ? "gzip" : "zstd"
+        dumpTime = h.dumpTime
+        dumpTimeUTC = formatUTC(Int64(clamping: h.dumpTime))
+        hostname = h.hostname
+        versionString = h.versionString
+        panicString = h.panicString
+        parity = h.parity
+        status = d.problems.isEmpty ? "good" : "bad"
+        problems = d.problems.map(\.description)
+        leaderOffset = hex(d.leaderOffset)
+        trailerOffset = hex(d.trailerOffset)
+        payloadOffset = hex(d.payloadOffset)
+        keySize = h.dumpKeySize
+        encryption = d.key.map { k in
+            switch KernelDumpKey.Cipher(rawValue: k.encryption) {
+            case .aes256CBC: "AES-256-CBC"
+            case .chacha20: "ChaCha20"
+            case nil: "unknown (\(k.encryption))"
+            }
+        }
+    }
+}
+
+extension DumpFacts {
+    /// What a FreeBSD dump says without a kernel file: the device header's panic string,
+    /// hostname and version; then, when the message buffer can be read, its version line and panic.
+    mutating func add(freebsd dump: Dump) {
+        if let d = dump.freebsdDevice {
+            let h = FreeBSDDumpHeaderFacts(d)
+            dumpHeader = h
+            if !h.hostname.isEmpty { hostname = h.hostname }
+            if !h.versionString.isEmpty {
+                let first = h.versionString.split(separator: "\n").first.map(String.init) ?? h.versionString
+                kernelVersion = first
+                kernelRelease = first.split(separator: " ").dropFirst().first.map(String.init)
+            }
+            if !h.panicString.isEmpty { panic = PanicSummary(kind: "panic", message: "panic: " + h.panicString, panicMessage: "panic: " + h.panicString) }
+            dumpTime = Int64(clamping: d.header.dumpTime)
+            dumpTimeUTC = h.dumpTimeUTC
+            for p in d.problems { warnings.append("read although savecore would not: \(p.message)") }
+        }
+        guard dump.minidump == nil else { return }  // minidumps add their own message-buffer facts
+        do {
+            add(messageBuffer: try dump.freebsdMessageBuffer())
+        } catch {
+            warnings.append("message buffer not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+        }
+    }
+
+    /// The kernel's version line and the last panic in the message buffer.
+    mutating func add(messageBuffer buffer: FreeBSDMessageBuffer) {
+        let lines = buffer.text.split(separator: "\n").map(String.init)
+        // "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC amd64", printed at boot.
+        if let v = lines.last(where: { $0.hasPrefix("FreeBSD ") && $0.split(separator: " ").count >= 3 }) {
+            kernelVersion = v
+            kernelRelease = String(v.split(separator: " ")[1])
+        }
+        if let p = lines.lastIndex(where: { $0.hasPrefix("panic: ") }) {
+            var summary = PanicSummary(kind: "panic", message: lines[p], panicMessage: lines[p])
+            // "cpuid = 1" follows the panic line; "KDB: stack backtrace:" then "#0 0x… at f+0x…".
+            if let c = lines[p...].first(where: { $0.hasPrefix("cpuid = ") }) { summary.cpu = Int(c.dropFirst(8)) }
+            if let bt = lines[p...].firstIndex(where: { $0.hasPrefix("KDB: stack backtrace:") }) {
+                summary.callTrace = lines[(bt + 1)...].prefix { $0.hasPrefix("#") }.map { $0 }
+            }
+            panic = summary
+        }
+        messageBufferOrder = buffer.source
+    }
+}
+
+extension Dump {
+    /// A FreeBSD full dump's kernel page tables, found through the kernel file's symbols.
+    public func freebsdPageTables() throws(VMCoreError) -> PageTableWalker {
+        guard let freebsdKernel else {
+            throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump holds no page-table root",
+                              "give the kernel that crashed with --kernel PATH (its KPML4phys, or IdlePTD/IdlePDPT, symbol finds the page tables)")
+        }
+        return try freebsdKernel.addressSpace(memory: memory, architecture: architecture, file: files[0])
+    }
+
+    /// A FreeBSD kernel virtual address: a number, or a symbol of the kernel file.
+    public func freebsdAddress(_ text: String) throws(VMCoreError) -> UInt64 {
+        if let n = parseAddress(text) { return n }
+        guard let freebsdKernel else {
+            throw VMCoreError(.usage, file: files[0], "'\(text)' is not an address", "give the kernel file with --kernel to use symbol names")
+        }
+        guard let v = freebsdKernel.symbols.address(text) else {
+            throw VMCoreError(.notInDump, file: freebsdKernel.symbols.file, "the kernel file has no symbol \(text)")
+        }
+        return v
+    }
+}

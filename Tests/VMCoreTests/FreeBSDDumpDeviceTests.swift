@@ -1,0 +1,140 @@
+import Testing
+import VMCore
+import VMCoreTestSupport
+
+@Suite("FreeBSD dump devices")
+struct FreeBSDDumpDeviceTests {
+    /// A small amd64 minidump to put on the device.
+    func minidump() -> [UInt8] {
+        var b = FreeBSDMinidumpBuilder()
+        b.pages[0x10] = patternPage(0x10)
+        b.pages[0x200] = patternPage(0x200)
+        b.mapLarge(b.kernelBase, to: 0x200000)
+        b.messageBuffer = Array("FreeBSD 14.1-RELEASE GENERIC amd64\npanic: page fault\ncpuid = 0\n".utf8) + [0, 0]
+        return b.build()
+    }
+
+    @Test("the payload is found between the headers, for 512- and 4096-byte blocks and header versions 1-4",
+          arguments: [(UInt32(512), UInt32(4)), (4096, 4), (512, 3), (512, 2), (512, 1)])
+    func payload(_ blockSize: UInt32, _ version: UInt32) throws {
+        let payload = minidump()
+        var b = DumpDeviceBuilder(payload: payload, blockSize: blockSize, version: version)
+        if version < 3 { b.header.dumpExtent = b.header.dumpLength }  // v1/v2 have no dumpextent
+        b.header = b.header.withParity()
+        let image = b.build()
+        let dump = try openDump(image, name: "swap.img")
+        let d = try #require(dump.freebsdDevice)
+        #expect(dump.format == .freebsdMinidump)
+        #expect(d.header.version == version)
+        #expect(d.leaderOffset == 65536)
+        #expect(d.payloadOffset == 65536 + UInt64(blockSize))
+        #expect(d.trailerOffset == UInt64(image.count) - UInt64(blockSize))
+        #expect(d.problems.isEmpty)
+        #expect(try dump.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
+        let f = try dump.analyzedFacts()
+        #expect(f.dumpHeader?.status == "good")
+        #expect(f.dumpHeader?.hostname == "crashbox.example.org")
+        #expect(f.hostname == "crashbox.example.org")
+        #expect(f.panic?.message == "panic: page fault")  // the message buffer's line wins over the header's string
+        #expect(f.dumpTimeUTC == "2023-11-14 22:13:20 UTC")
+    }
+
+    @Test("a dump extent larger than the payload (compressed dumps reserve the whole partition)")
+    func largerExtent() throws {
+        let b = DumpDeviceBuilder(payload: minidump(), extraExtent: 1 << 20)
+        let dump = try openDump(b.build(), name: "swap.img")
+        #expect(dump.freebsdDevice?.leaderOffset == 65536)
+        #expect(try dump.memory.read(physical: 0x200000, count: 4096) == patternPage(0x200))
+    }
+
+    @Test("headers round-trip through the encoder, and parity is what kerneldump_parity computes")
+    func headerEncoding() throws {
+        for version in UInt32(1)...4 {
+            let h = KernelDumpHeader(architecture: "i386", architectureVersion: 2, dumpLength: 123_456, dumpTime: 42, blockSize: 512,
+                                     hostname: "h", versionString: "FreeBSD 13.2\n", panicString: "boom", version: version)
+            let bytes = h.encoded()
+            #expect(KernelDumpHeader.parity(bytes[...]) == 0)
+            let back = try KernelDumpHeader(bytes: bytes, file: "x", offset: 0)
+            #expect(back == h)
+        }
+    }
+
+    @Test("savecore's rejections are errors with their reason; --force reads the dump anyway")
+    func rejected() throws {
+        let good = DumpDeviceBuilder(payload: minidump())
+        let image = good.build()
+        let trailer = UInt64(image.count - 512)
+
+        // Bad parity: one byte of the trailing header's hostname changed.
+        var bad = image
+        bad[Int(trailer) + 64] ^= 0x20
+        #expect(caught { try openDump(bad, name: "da0p3") }?.description
+                == "da0p3: kernel dump header fails its parity check at offset \(hex(trailer + 508)): the header's 32-bit words XOR to 0x20000000, not 0")
+        let forced = try Dump(sources: [MemorySource(name: "da0p3", bytes: bad)], force: true)
+        #expect(forced.freebsdDevice?.problems.count == 2)  // parity, and then the headers disagree
+
+        // Leading and trailing headers that disagree (an interrupted dump leaves an old leader).
+        var b = good
+        var old = good.header
+        old.dumpTime = 1_600_000_000
+        b.leadingHeader = old.withParity().encoded()
+        #expect(caught { try openDump(b.build(), name: "da0p3") }?.description
+                == "da0p3: the leading and trailing dump headers disagree at offset \(hex(65536 + 52)): they differ at header byte 52 (dumptime); the trailer is at \(hex(trailer)); an interrupted dump leaves old headers behind")
+
+        // A cleared dump: savecore rewrote the trailer's magic only.
+        var cleared = image
+        cleared.replaceSubrange(Int(trailer)..<Int(trailer) + 20, with: Array("Cleared Kernel Dump".utf8) + [0])
+        #expect(caught { try openDump(cleared, name: "da0p3") }?.description
+                == "da0p3: the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\") at offset \(hex(trailer)): read it anyway with --force")
+        let again = try Dump(sources: [MemorySource(name: "da0p3", bytes: cleared)], force: true)
+        #expect(again.freebsdDevice?.cleared == true)
+        #expect(try again.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
+        #expect(try again.analyzedFacts().dumpHeader?.magic == "Cleared Kernel Dump")
+
+        // Sizes that do not fit the device.
+        var huge = good
+        huge.header.dumpExtent = 1 << 40
+        huge.header.dumpLength = 1 << 40
+        huge.payload = []
+        huge.header = huge.header.withParity()
+        var hugeImage = image
+        hugeImage.replaceSubrange(Int(trailer)..<Int(trailer) + 512, with: huge.header.encoded())
+        #expect(caught { try openDump(hugeImage, name: "da0p3") }?.description
+                == "da0p3: the dump header's sizes do not fit the device at offset \(hex(trailer + 40)): a dump extent of 1099511627776 bytes, 0 key bytes and a 512-byte header need more than the \(trailer) bytes before the trailer")
+
+        // A trailer whose block size says it cannot be where it was found.
+        var moved = good
+        moved.header.blockSize = 4096
+        moved.header = moved.header.withParity()
+        var movedImage = image
+        movedImage.replaceSubrange(Int(trailer)..<Int(trailer) + 512, with: moved.header.encoded())
+        #expect(caught { try openDump(movedImage, name: "da0p3") }?.description
+                == "da0p3: the trailing dump header says its block size is 4096 at offset \(hex(trailer + 60)): it was found 512 bytes before the end of the device, in the last block")
+    }
+
+    @Test("encrypted, compressed and text dumps on a device say what to do")
+    func notReadableInPlace() throws {
+        // struct kerneldumpkey: encryption 2 (ChaCha20), a 32-byte IV, a 256-byte wrapped key; padded to 512.
+        var key = [UInt8](repeating: 0, count: 512)
+        key[0] = 2
+        key[33...36] = [0, 0, 1, 0]
+        var enc = DumpDeviceBuilder(payload: [UInt8](repeating: 0x5c, count: 8192), keySize: 512)
+        enc.key = key
+        let encImage = enc.build()
+        #expect(caught { try openDump(encImage, name: "ada0p2") }?.description
+                == "ada0p2: the dump is encrypted (ChaCha20, key at \(hex(65536 + 512))) at offset \(hex(65536 + 1024)): save it with savecore (vmcore_encrypted.N and key.N), then decrypt it with the RSA private key (decryptcore) before reading it")
+        let located = try FreeBSDDumpDevice(source: MemorySource(name: "ada0p2", bytes: encImage))
+        #expect(located.key?.encryptedKey.count == 256)
+        #expect(FreeBSDDumpHeaderFacts(located).encryption == "ChaCha20")
+
+        let gz = DumpDeviceBuilder(payload: [0x1f, 0x8b, 8, 0] + [UInt8](repeating: 0, count: 1020), compression: .gzip, extraExtent: 4096)
+        #expect(caught { try openDump(gz.build(), name: "ada0p2") }?.description
+                == "ada0p2: the dump is gzip-compressed on the device at offset \(hex(65536 + 512)): save it with savecore (vmcore.N.gz) and read the saved file")
+    }
+
+    @Test("a file with no dump header at its end is not taken for a device")
+    func notADevice() {
+        #expect(!FreeBSDDumpDevice.probe(MemorySource(name: "x", bytes: [UInt8](repeating: 0, count: 8192))))
+        #expect(caught { try openDump([UInt8](repeating: 0, count: 8192), name: "zeros") }?.kind == .badMagic)
+    }
+}
