@@ -84,6 +84,8 @@ public struct DumpFacts: Sendable, Codable {
     public var panic: PanicSummary?
     public var logFormat: String?
     public var logRecords: Int?
+    /// The operating system the dump is of, when known ("Linux", "FreeBSD").
+    public var operatingSystem: String?
     /// FreeBSD minidump facts.
     public var freebsd: FreeBSDFacts?
     /// The kernel dump header, when the dump was read from a FreeBSD dump device.

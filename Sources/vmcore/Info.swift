@@ -40,7 +40,7 @@ struct Info: ParsableCommand {
         if let p = f.panic {
             add("panic", p.message)
             if let pm = p.panicMessage, pm != p.message { add("then", pm) }
-            add("crashed in", p.cpu.map { "CPU \($0), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")" })
+            add("crashed in", p.cpu.map { f.operatingSystem == "FreeBSD" ? "CPU \($0)" : "CPU \($0), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")" })
         }
         add("kernel log", f.logFormat.map { "\(f.logRecords ?? 0) records, \($0) (vmcore dmesg prints it)" })
         add("dump written", f.dumpTimeUTC)
@@ -61,11 +61,12 @@ struct Info: ParsableCommand {
         flush()
         for r in f.memoryRanges.prefix(32) { out += "  \(r.start)-\(r.end)  \(byteCount(r.size))\n" }
         if f.memoryRanges.count > 32 { out += "  … \(f.memoryRanges.count - 32) more (--json lists all)\n" }
-        add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)")
+        let freebsd = f.operatingSystem == "FreeBSD"
+        if !(freebsd && f.cpus.isEmpty) { add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)") }
         flush()
         for c in f.cpus { out += "  cpu \(c.index): pid \(c.pid)  pc \(c.pc)  sp \(c.sp)\n" }
         for q in f.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
-        add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent"))
+        if !freebsd { add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent")) }
         flush()
         for (k, v) in f.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
         add("KASLR offset", f.kaslrOffset.map { "\($0) (\(f.kaslrOffsetSource ?? ""))" })

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VMCore
 import VMCoreTestSupport
@@ -136,5 +137,33 @@ struct FreeBSDDumpDeviceTests {
     func notADevice() {
         #expect(!FreeBSDDumpDevice.probe(MemorySource(name: "x", bytes: [UInt8](repeating: 0, count: 8192))))
         #expect(caught { try openDump([UInt8](repeating: 0, count: 8192), name: "zeros") }?.kind == .badMagic)
+    }
+}
+
+@Suite("FreeBSD dump devices on the command line", .enabled(if: vmcoreBinary != nil, "the vmcore executable was not found beside the tests"))
+struct FreeBSDDumpDeviceCLITests {
+    @Test("info prints the header fields savecore writes to info.N; --force reads a cleared dump")
+    func info() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("swap.img").path
+        var image = DumpDeviceBuilder(payload: FreeBSDDumpDeviceTests().minidump()).build()
+        try Data(image).write(to: URL(fileURLWithPath: path))
+        let run = try vmcore(["info", path])
+        #expect(run.status == 0)
+        for line in ["format:          FreeBSD/amd64 minidump v3",
+                     "dump header:     FreeBSD Kernel Dump v4, status good; leading header at 0x10000, payload at 0x10200, trailer at \(hex(image.count - 512))",
+                     "  Architecture: amd64", "  Blocksize: 512", "  Compression: none", "  Dumptime: 2023-11-14 22:13:20 UTC",
+                     "  Hostname: crashbox.example.org", "  Version String: FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC",
+                     "  Panic String: page fault while in kernel mode"] {
+            #expect(run.text.contains(line + "\n"), "missing: \(line)")
+        }
+        let trailer = image.count - 512
+        image.replaceSubrange(trailer..<trailer + 20, with: Array("Cleared Kernel Dump".utf8) + [0])
+        try Data(image).write(to: URL(fileURLWithPath: path))
+        let refused = try vmcore(["info", path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "vmcore: \(path): the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\") at offset \(hex(trailer)): read it anyway with --force\n")
+        let forced = try vmcore(["dmesg", "--force", path])
+        #expect(forced.text.contains("panic: page fault\n"))
     }
 }

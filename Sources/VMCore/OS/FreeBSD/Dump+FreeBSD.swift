@@ -31,6 +31,7 @@ public struct FreeBSDDumpHeaderFacts: Sendable, Codable {
     public var hostname: String
     public var versionString: String
     public var panicString: String
+    /// The parity field as savecore's `info.N` prints it (read little-endian).
     public var parity: UInt32
     /// "good", or "bad" with the reasons in `problems` (read because it was forced).
     public var status: String
@@ -56,7 +57,8 @@ public struct FreeBSDDumpHeaderFacts: Sendable, Codable {
         hostname = h.hostname
         versionString = h.versionString
         panicString = h.panicString
-        parity = h.parity
+        // savecore prints the raw field as the host loads it: little-endian on amd64 and arm64.
+        parity = h.parity.byteSwapped
         status = d.problems.isEmpty ? "good" : "bad"
         problems = d.problems.map(\.description)
         leaderOffset = hex(d.leaderOffset)
@@ -89,7 +91,6 @@ extension DumpFacts {
             if !h.panicString.isEmpty { panic = PanicSummary(kind: "panic", message: "panic: " + h.panicString, panicMessage: "panic: " + h.panicString) }
             dumpTime = Int64(clamping: d.header.dumpTime)
             dumpTimeUTC = h.dumpTimeUTC
-            for p in d.problems { warnings.append("read although savecore would not: \(p.message)") }
         }
         guard dump.minidump == nil else { return }  // minidumps add their own message-buffer facts
         do {

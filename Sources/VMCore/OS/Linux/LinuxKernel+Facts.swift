@@ -4,6 +4,7 @@ extension Dump {
     /// that cannot be located leaves a warning, not an error.
     public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
         var facts = try self.facts()
+        facts.operatingSystem = operatingSystem
         if operatingSystem == "FreeBSD" { facts.add(freebsd: self) }
         if let minidump {
             facts.add(minidump: minidump)
