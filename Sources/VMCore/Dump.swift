@@ -241,6 +241,12 @@ public final class Dump: Sendable {
     static func unknownFormat(_ file: String, _ prefix: [UInt8]) -> VMCoreError {
         if prefix.isEmpty { return VMCoreError(.truncated, file: file, "is empty", "a dump starts with a header") }
         let shown = prefix.prefix(16).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ")
+        // savecore and netdumpd name an encrypted dump vmcore_encrypted.N (vmcore_encrypted.HOST.N):
+        // ciphertext with no header of its own.
+        if file.split(separator: "/").last?.hasPrefix("vmcore_encrypted") == true {
+            return VMCoreError(.unsupported, file: file, offset: 0, "an encrypted FreeBSD dump",
+                               "decrypt it first with its key file (key.N, saved beside it) and the RSA private key that matches the public key given to dumpon -k")
+        }
         if prefix.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
             return VMCoreError(.unsupported, file: file, offset: 0, "zstd-compressed data", "decompress it first (zstd -d)")
         }
@@ -248,7 +254,7 @@ public final class Dump: Sendable {
             return VMCoreError(.unsupported, file: file, offset: 0, "gzip-compressed data", "decompress it first (gunzip)")
         }
         return VMCoreError(.badMagic, file: file, offset: 0, "unknown dump format",
-                           "the first bytes are \(shown); expected an ELF core (7f 45 4c 46), a kdump-compressed file (\"KDUMP   \") or a makedumpfile flattened stream (\"makedumpfile\")")
+                           "the first bytes are \(shown); expected an ELF core (7f 45 4c 46), a kdump-compressed file (\"KDUMP   \"), a makedumpfile flattened stream (\"makedumpfile\"), a FreeBSD minidump (\"minidump FreeBSD/…\") or a FreeBSD dump device (a dump header in its last block)")
     }
 }
 

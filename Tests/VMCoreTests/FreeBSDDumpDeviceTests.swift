@@ -167,3 +167,9 @@ struct FreeBSDDumpDeviceCLITests {
         #expect(forced.text.contains("panic: page fault\n"))
     }
 }
+
+@Test("a saved encrypted dump is named as one, with what decrypts it")
+func encryptedFile() {
+    #expect(caught { try openDump([UInt8](repeating: 0x9e, count: 8192), name: "/var/crash/vmcore_encrypted.3") }?.description
+            == "/var/crash/vmcore_encrypted.3: an encrypted FreeBSD dump at offset 0x0: decrypt it first with its key file (key.N, saved beside it) and the RSA private key that matches the public key given to dumpon -k")
+}

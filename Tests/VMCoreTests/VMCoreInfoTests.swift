@@ -81,7 +81,7 @@ struct ProbeTests {
     @Test("unknown, empty and compressed files are named with their first bytes")
     func unknown() {
         #expect(caught { try openDump(Array("hello, world, this is text".utf8)) }?.description
-                == "test.vmcore: unknown dump format at offset 0x0: the first bytes are 68 65 6c 6c 6f 2c 20 77 6f 72 6c 64 2c 20 74 68; expected an ELF core (7f 45 4c 46), a kdump-compressed file (\"KDUMP   \") or a makedumpfile flattened stream (\"makedumpfile\")")
+                == "test.vmcore: unknown dump format at offset 0x0: the first bytes are 68 65 6c 6c 6f 2c 20 77 6f 72 6c 64 2c 20 74 68; expected an ELF core (7f 45 4c 46), a kdump-compressed file (\"KDUMP   \"), a makedumpfile flattened stream (\"makedumpfile\"), a FreeBSD minidump (\"minidump FreeBSD/…\") or a FreeBSD dump device (a dump header in its last block)")
         #expect(caught { try openDump([]) }?.description == "test.vmcore: is empty: a dump starts with a header")
         #expect(caught { try openDump([0x28, 0xb5, 0x2f, 0xfd, 0, 0]) }?.description == "test.vmcore: zstd-compressed data at offset 0x0: decompress it first (zstd -d)")
     }
