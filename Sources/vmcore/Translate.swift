@@ -28,7 +28,7 @@ struct Translate: ParsableCommand {
             va = try parseAddress(address) ?? { () throws(VMCoreError) -> UInt64 in
                 throw VMCoreError(.usage, file: d.files[0], "'\(address)' is not an address", "minidumps carry no symbol names")
             }()
-            how = ("FreeBSD/amd64 minidump v\(m.version)", m.kernelBase, "the minidump's pmap from kernbase, and the direct map")
+            how = (m.variant, m.kernelBase, m.header.machine == .i386 ? "the minidump's pmap from kernbase" : "the minidump's pmap from kernbase, and the direct map")
         } else {
             let kernel = try LinuxKernel(dump: d)
             space = kernel.walker
