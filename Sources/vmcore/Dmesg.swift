@@ -25,8 +25,7 @@ struct Dmesg: ParsableCommand {
         let d = try dump.open()
         if let m = d.minidump {
             // FreeBSD: the message buffer, ordered through the kernel's struct msgbuf.
-            let buffer = FreeBSDMessageBuffer(ring: try m.messageBuffer(),
-                                              writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+            let buffer = try FreeBSDMessageBuffer(minidump: m)
             var lines = buffer.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
             if let tail { lines = Array(lines.suffix(tail)) }

@@ -91,7 +91,7 @@ struct FreeBSDMinidumpTests {
         page = w.bytes
         b.pages[0x800] = page
         let m = try #require(try openDump(b.build()).minidump)
-        let seq = FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize)
+        let seq = FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize, pointerSize: 8, isKernelPointer: m.isKernelAddress)
         #expect(seq == UInt32(text.count * 3 + 12))
         let ordered = FreeBSDMessageBuffer(ring: try m.messageBuffer(), writeSequence: seq)
         #expect(ordered.text == "oldest line\nnewest line\n")

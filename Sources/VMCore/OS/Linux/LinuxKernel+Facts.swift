@@ -69,8 +69,7 @@ extension DumpFacts {
     /// line, the panic and the CPU that paniced).
     mutating func add(minidump m: FreeBSDMinidump) {
         var order: String?
-        if let ring = try? m.messageBuffer() {
-            let buffer = FreeBSDMessageBuffer(ring: ring, writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+        if let buffer = try? FreeBSDMessageBuffer(minidump: m) {
             order = buffer.source
             let lines = buffer.text.split(separator: "\n").map(String.init)
             // "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC amd64", printed at boot.
@@ -88,7 +87,12 @@ extension DumpFacts {
                 panic = summary
             }
         }
-        freebsd = FreeBSDFacts(minidumpVersion: m.version, kernelBase: hex(m.kernelBase), directMapBase: hex(m.directMapBase),
-                               directMapEnd: hex(m.directMapEnd), messageBufferSize: m.messageBufferSize, messageBufferOrder: order)
+        let h = m.header
+        let directMap = h.machine != .i386
+        freebsd = FreeBSDFacts(machine: h.machine.rawValue, minidumpVersion: h.version, kernelBase: hex(h.kernelBase),
+                               directMapBase: directMap ? hex(h.directMapBase) : nil, directMapEnd: directMap ? hex(h.directMapEnd) : nil,
+                               directMapPhysical: h.machine == .arm64 || h.machine == .riscv ? hex(h.directMapPhysical) : nil,
+                               flags: h.flags.map(hex), paeMode: h.paeMode,
+                               messageBufferSize: h.messageBufferSize, messageBufferOrder: order)
     }
 }
