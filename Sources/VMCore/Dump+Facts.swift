@@ -96,10 +96,20 @@ public struct DumpFacts: Sendable, Codable {
 
 /// What a FreeBSD minidump's header and message buffer say.
 public struct FreeBSDFacts: Sendable, Codable {
+    /// FreeBSD's name for the architecture, as the minidump magic gives it ("amd64", "arm64",
+    /// "i386", "riscv").
+    public var machine: String
     public var minidumpVersion: UInt32
     public var kernelBase: String
-    public var directMapBase: String
-    public var directMapEnd: String
+    /// The direct map's virtual range, and the physical address it starts at; nil on i386,
+    /// which has no direct map.
+    public var directMapBase: String?
+    public var directMapEnd: String?
+    public var directMapPhysical: String?
+    /// arm64 v3 `flags` (the page size is in its low two bits).
+    public var flags: String?
+    /// i386: whether the kernel used PAE page tables.
+    public var paeMode: Bool?
     public var messageBufferSize: UInt32
     public var messageBufferOrder: String?
 }
@@ -120,7 +130,7 @@ extension Dump {
             if elf.isTruncated { warnings.append("the file ends before the data its program headers describe") }
         } else if let minidump {
             pages.present = minidump.bitmap.population
-            let avail = minidump.dumpAvail.reduce(UInt64(0)) { $0 + ($1.end + 4095) / 4096 - $1.start / 4096 }
+            let avail = minidump.availablePages
             pages.excluded = avail > pages.present ? avail - pages.present : 0
         } else {
             pages.present = memory.ranges.reduce(0) { $0 + ($1.size + UInt64(pageSize) - 1) / UInt64(pageSize) }

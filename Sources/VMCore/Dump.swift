@@ -113,10 +113,10 @@ public final class Dump: Sendable {
             }
             let m = try FreeBSDMinidump(source: source)
             (minidump, operatingSystem, kdump, elf) = (m, "FreeBSD", nil, nil)
-            (format, memory, byteOrder, pageSize, architecture) = (.freebsdMinidump, m, .little, m.pageSize, .x86_64)
+            (format, memory, byteOrder, pageSize, architecture) = (.freebsdMinidump, m, .little, m.pageSize, m.architecture)
             (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset) = ([], [], nil, nil)
             producer = "FreeBSD kernel"
-            variant = "FreeBSD/amd64 minidump v\(m.version)"
+            variant = m.variant
             return
         }
 

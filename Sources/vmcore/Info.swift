@@ -75,7 +75,16 @@ struct Info: ParsableCommand {
         add("page tables", f.pageTableRoot.map { "\($0) (\(f.pageTableRootSource ?? ""))" })
         if let e = f.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
         if let b = f.freebsd {
-            add("minidump", "version \(b.minidumpVersion), kernbase \(b.kernelBase), direct map \(b.directMapBase)-\(b.directMapEnd)")
+            var header = "FreeBSD/\(b.machine) version \(b.minidumpVersion)"
+            if let pae = b.paeMode { header += pae ? ", PAE page tables" : ", non-PAE page tables" }
+            if let flags = b.flags { header += ", flags \(flags)" }
+            header += ", kernbase \(b.kernelBase)"
+            if let base = b.directMapBase, let end = b.directMapEnd {
+                header += ", direct map \(base)-\(end)" + (b.directMapPhysical.map { " at physical \($0)" } ?? "")
+            } else {
+                header += ", no direct map"
+            }
+            add("minidump", header)
             add("message buffer", "\(b.messageBufferSize) bytes" + (b.messageBufferOrder.map { ", ordered by \($0) (vmcore dmesg prints it)" } ?? ""))
         }
         if let h = f.dumpHeader {

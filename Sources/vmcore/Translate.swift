@@ -31,10 +31,8 @@ struct Translate: ParsableCommand {
         let how: (name: String, root: UInt64, source: String)
         if let m = d.minidump {
             space = m
-            va = try parseAddress(address) ?? { () throws(VMCoreError) -> UInt64 in
-                throw VMCoreError(.usage, file: d.files[0], "'\(address)' is not an address", "minidumps carry no symbol names")
-            }()
-            how = ("FreeBSD/amd64 minidump v\(m.version)", m.kernelBase, "the minidump's pmap from kernbase, and the direct map")
+            va = try d.freebsdAddress(address)
+            how = (m.variant, m.kernelBase, m.header.machine == .i386 ? "the minidump's pmap from kernbase" : "the minidump's pmap from kernbase, and the direct map")
         } else if d.isFreeBSDFullDump {
             let walker = try d.freebsdPageTables()
             space = walker

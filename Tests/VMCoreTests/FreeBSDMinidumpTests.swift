@@ -91,11 +91,20 @@ struct FreeBSDMinidumpTests {
         page = w.bytes
         b.pages[0x800] = page
         let m = try #require(try openDump(b.build()).minidump)
-        let seq = FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize)
+        let seq = FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize, pointerSize: 8, isKernelPointer: m.isKernelAddress)
         #expect(seq == UInt32(text.count * 3 + 12))
         let ordered = FreeBSDMessageBuffer(ring: try m.messageBuffer(), writeSequence: seq)
         #expect(ordered.text == "oldest line\nnewest line\n")
         #expect(ordered.source == "struct msgbuf (write position 12)")
+
+        // amd64 kernels point msg_ptr into the direct map; a user address is no msg_ptr.
+        for (pointer, found) in [(b.directMapBase + 0x7f0_0000, true), (UInt64(0x0000_7fff_ffff_f000), false)] {
+            w.bytes = page
+            w.u64(pointer, at: 256)
+            b.pages[0x800] = w.bytes
+            let other = try #require(try openDump(b.build()).minidump)
+            #expect((try FreeBSDMessageBuffer(minidump: other).text == "oldest line\nnewest line\n") == found)
+        }
     }
 
     @Test("corrupt and truncated minidumps")

@@ -1,72 +1,74 @@
-/// A FreeBSD/amd64 minidump (`vmcore.N` payload written by `cpu_minidumpsys`), versions 1–3.
+/// A FreeBSD minidump (the `vmcore.N` payload `cpu_minidumpsys` writes) of an amd64, arm64,
+/// i386 or riscv kernel.
 ///
-/// Mirrors `struct minidumphdr`, FreeBSD `sys/amd64/include/minidump.h`, and the layout of
-/// `sys/amd64/amd64/minidump_machdep.c` (freebsd.md §4.1; little-endian, every section page
-/// aligned): header page, message buffer, `dump_avail` (v3), page bitmap, the kernel's page
-/// directory entries ("pmap"), then one 4 KiB page per set bit. Kernel virtual addresses need no
-/// kernel file: the pmap covers KVA from `kernbase`, and the direct map is linear.
+/// Every architecture writes the same sections, each rounded up to the dump's page size
+/// (`sys/<arch>/<arch>/minidump_machdep.c`; freebsd.md §4): a header page, the message buffer,
+/// `dump_avail` (in the versions that have it), the page bitmap, the kernel's page-table
+/// entries for KVA from `kernbase` ("pmap"), then one page per set bit in bit order. Kernel
+/// virtual addresses need no kernel file: the pmap covers KVA from `kernbase`, and the direct
+/// map (amd64, arm64, riscv) is linear. Each architecture's header reader and address
+/// translation live in `Minidump+<Arch>.swift`.
 public final class FreeBSDMinidump: PhysicalMemory, Sendable {
     public let source: any ByteSource
-    public let version: UInt32
-    public let messageBufferSize: UInt32
-    public let bitmapSize: UInt32
-    public let pmapSize: UInt32
-    public let kernelBase: UInt64
-    public let directMapBase: UInt64
-    public let directMapEnd: UInt64
-    /// `dump_avail`: the physical ranges the bitmap numbers, as [start, end) pairs (v3; before
-    /// that one range from 0 covering every bit).
+    public let header: FreeBSDMinidumpHeader
+    /// `dump_avail`: the physical ranges the bitmap numbers, as [start, end) pairs; before
+    /// versions with a `dump_avail` section, one range from 0 covering every bit.
     public let dumpAvail: [PhysicalRange]
-    public let pageSize = 4096
     public let ranges: [PhysicalRange]
     let bitmap: PageBitmap
+    /// Per `dump_avail` range: its first and past-the-end page frame, and the bitmap bit of
+    /// its first page; sorted, so a page's bit is a binary search away.
+    let bitRuns: [(first: UInt64, end: UInt64, bit: UInt64)]
+    /// Page frames the bitmap numbers (the sum over `dump_avail` ranges).
+    public let availablePages: UInt64
     let pmapOffset: UInt64
     /// File offset of the first data page.
     public let sparseOffset: UInt64
 
-    public static let magic = "minidump FreeBSD/amd64"
+    public var architecture: Architecture { header.machine.architecture }
+    public var pageSize: Int { header.pageSize }
+    public var version: UInt32 { header.version }
+    public var messageBufferSize: UInt32 { header.messageBufferSize }
+    public var bitmapSize: UInt32 { header.bitmapSize }
+    public var pmapSize: UInt32 { header.pmapSize }
+    public var kernelBase: UInt64 { header.kernelBase }
+    public var directMapBase: UInt64 { header.directMapBase }
+    public var directMapEnd: UInt64 { header.directMapEnd }
+    public var directMapPhysical: UInt64 { header.directMapPhysical }
 
+    /// True if the first bytes are a FreeBSD minidump of any architecture (one this library
+    /// does not read is then refused by name when opened).
     public static func probe(_ prefix: [UInt8]) -> Bool {
-        prefix.count >= 24 && String(decoding: prefix[0..<24].prefix { $0 != 0 }, as: UTF8.self) == magic
+        FreeBSDMinidumpHeader.architectureName(prefix) != nil
     }
 
     public init(source: any ByteSource) throws(VMCoreError) {
         self.source = source
         let file = source.name
-        let r = try source.reader(at: 0, count: 68, order: .little, what: "minidump header")
-        guard Self.probe(r.bytes) else {
-            throw VMCoreError(.badMagic, file: file, offset: 0, "not a FreeBSD/amd64 minidump", "expected \"\(Self.magic)\"")
-        }
-        version = try r.u32(24, "version")
-        guard (1...3).contains(version) else {
-            throw VMCoreError(.unsupported, file: file, offset: 24, "unknown amd64 minidump version \(version)", "expected 1 to 3")
-        }
-        messageBufferSize = try r.u32(28, "msgbufsize")
-        bitmapSize = try r.u32(32, "bitmapsize")
-        pmapSize = try r.u32(36, "pmapsize")
-        kernelBase = try r.u64(40, "kernbase")
-        directMapBase = try r.u64(48, "dmapbase")
-        directMapEnd = try r.u64(56, "dmapend")
-        let availSize = version >= 3 ? UInt64(try r.u32(64, "dumpavailsize")) : 0
+        let h = try FreeBSDMinidumpHeader(source: source)
+        header = h
+        let ps = UInt64(h.pageSize)
 
-        func roundPage(_ v: UInt64) -> UInt64 { (v + 4095) & ~4095 }
-        var at: UInt64 = 4096 + roundPage(UInt64(messageBufferSize))
+        // libkvm `_<arch>_minidump_initvtop`: header page, then each section rounded to a page.
+        func roundPage(_ v: UInt64) -> UInt64 { (v + ps - 1) / ps * ps }
+        var at: UInt64 = ps + roundPage(UInt64(h.messageBufferSize))
         let availOffset = at
-        at += roundPage(availSize)
+        at += roundPage(UInt64(h.dumpAvailSize))
         let bitmapOffset = at
-        at += roundPage(UInt64(bitmapSize))
+        at += roundPage(UInt64(h.bitmapSize))
         pmapOffset = at
-        at += roundPage(UInt64(pmapSize))
+        at += roundPage(UInt64(h.pmapSize))
         sparseOffset = at
         guard sparseOffset <= source.size else {
             throw VMCoreError(.truncated, file: file, offset: 24, "minidump sections run past the end of the file",
-                              "message buffer \(messageBufferSize), bitmap \(bitmapSize) and pmap \(pmapSize) bytes need \(sparseOffset); the file has \(source.size)")
+                              "message buffer \(h.messageBufferSize), \(h.hasDumpAvail ? "dump_avail \(h.dumpAvailSize), " : "")bitmap \(h.bitmapSize) and pmap \(h.pmapSize) bytes need \(sparseOffset); the file has \(source.size)")
         }
 
-        // dump_avail: u64 pairs ended by an end of 0.
+        // dump_avail: u64 [start, end) pairs ended by an end of 0 (`vm_paddr_t` is 64-bit on
+        // every architecture here, i386 included: `sys/x86/include/_types.h`).
         var avail: [PhysicalRange] = []
-        if version >= 3 {
-            let a = try source.reader(at: availOffset, count: Int(availSize), order: .little, what: "dump_avail")
+        if h.hasDumpAvail {
+            let a = try source.reader(at: availOffset, count: Int(h.dumpAvailSize), order: .little, what: "dump_avail")
             var i = 0
             while i + 16 <= a.count {
                 let start = try a.u64(i, "dump_avail start"), end = try a.u64(i + 8, "dump_avail end")
@@ -74,33 +76,58 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
                 guard start <= end else {
                     throw VMCoreError(.corrupt, file: file, offset: availOffset + UInt64(i), "corrupt dump_avail entry", "\(hex(start)) > \(hex(end))")
                 }
+                if let last = avail.last, start < last.end {
+                    throw VMCoreError(.corrupt, file: file, offset: availOffset + UInt64(i), "corrupt dump_avail entry",
+                                      "\(hex(start)) starts before the previous range ends at \(hex(last.end))")
+                }
                 avail.append(PhysicalRange(start: start, end: end))
                 i += 16
             }
         } else {
-            avail = [PhysicalRange(start: 0, end: UInt64(bitmapSize) * 8 * 4096)]
+            avail = [PhysicalRange(start: 0, end: UInt64(h.bitmapSize) * 8 * ps)]
         }
         dumpAvail = avail
-        let bits = UInt64(bitmapSize) * 8
-        let bitmapBytes = try source.bytes(at: bitmapOffset, count: Int(bitmapSize), what: "page bitmap")
-        bitmap = PageBitmap(bytes: bitmapBytes, bitCount: bits)
+        // Bits per range as libkvm `_kvm_pa_bit_id` counts them: howmany(end) − start / page.
+        // The ranges are ordered and disjoint, so the total stays below 2^64 / page + ranges.
+        var runs: [(first: UInt64, end: UInt64, bit: UInt64)] = []
+        var bits: UInt64 = 0
+        for r in avail {
+            let first = r.start / ps, end = r.end / ps + (r.end % ps == 0 ? 0 : 1)
+            runs.append((first, end, bits))
+            bits += end - first
+        }
+        bitRuns = runs
+        availablePages = bits
+
+        let bitmapBytes = try source.bytes(at: bitmapOffset, count: Int(h.bitmapSize), what: "page bitmap")
+        bitmap = PageBitmap(bytes: bitmapBytes, bitCount: UInt64(h.bitmapSize) * 8)
         let pages = bitmap.population
-        guard pages <= (source.size - sparseOffset) / 4096 else {
+        let held = (source.size - sparseOffset) / ps
+        guard pages <= held else {
             throw VMCoreError(.truncated, file: file, offset: sparseOffset, "minidump is truncated",
-                              "the bitmap marks \(pages) pages, the file holds \((source.size - sparseOffset) / 4096)")
+                              "the bitmap marks \(pages) pages, the file holds \(held)")
         }
         ranges = avail.filter { $0.size > 0 }
     }
 
-    /// The bitmap bit of physical page `pfn` (v3: numbered across dump_avail ranges), or nil.
+    /// "FreeBSD/arm64 minidump v3, 16 KiB pages", "FreeBSD/i386 minidump v2 (PAE)".
+    public var variant: String {
+        var v = "FreeBSD/\(header.machine.rawValue) minidump v\(header.version)"
+        if header.machine == .arm64 { v += ", \(pageSize / 1024) KiB pages" }
+        if header.paeMode == true { v += " (PAE)" }
+        return v
+    }
+
+    /// The bitmap bit of physical page `pfn` (numbered across dump_avail ranges), or nil.
     func bit(_ pfn: UInt64) -> UInt64? {
-        var base: UInt64 = 0
-        for r in dumpAvail {
-            let first = r.start / 4096, last = (r.end + 4095) / 4096
-            if pfn >= first && pfn < last { return base + (pfn - first) }
-            base += last - first
+        // The first range ending after pfn (ends are ordered); pfn may fall in the gap before it.
+        var lo = 0, hi = bitRuns.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if bitRuns[mid].end <= pfn { lo = mid + 1 } else { hi = mid }
         }
-        return nil
+        guard lo < bitRuns.count, bitRuns[lo].first <= pfn else { return nil }
+        return bitRuns[lo].bit + (pfn - bitRuns[lo].first)
     }
 
     public func state(ofPage pfn: UInt64) -> PageState {
@@ -110,70 +137,84 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
 
     /// The file offset of physical page `pfn`'s data.
     func offset(ofPage pfn: UInt64) throws(VMCoreError) -> UInt64 {
+        let ps = UInt64(pageSize)
         guard let b = bit(pfn) else {
-            throw VMCoreError(.notInDump, file: source.name, "physical address \(hex(pfn * 4096)) is not in the dump", "no dump_avail range holds it")
+            throw VMCoreError(.notInDump, file: source.name, "physical address \(hex(pfn &* ps)) is not in the dump", "no dump_avail range holds it")
         }
         guard bitmap.isSet(b) else {
-            throw VMCoreError(.excludedPage, file: source.name, "physical address \(hex(pfn * 4096)) is not in the minidump",
+            throw VMCoreError(.excludedPage, file: source.name, "physical address \(hex(pfn &* ps)) is not in the minidump",
                               "minidumps keep only the kernel's pages; PFN \(hex(pfn)) was not dumped")
         }
-        return sparseOffset + bitmap.rank(b) * 4096
+        return sparseOffset + bitmap.rank(b) * ps
     }
 
     public func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
+        let ps = UInt64(pageSize)
         var done = 0
         while done < count {
             let at = address &+ UInt64(done)
-            let n = min(count - done, 4096 - Int(at & 0xfff))
-            try source.read(into: &buffer, bufferOffset: bufferOffset + done, at: try offset(ofPage: at / 4096) + (at & 0xfff), count: n)
+            let n = min(count - done, Int(ps - at % ps))
+            try source.read(into: &buffer, bufferOffset: bufferOffset + done, at: try offset(ofPage: at / ps) + at % ps, count: n)
             done += n
         }
     }
 
     /// The raw message buffer section (`msgbufp->msg_ptr`'s bytes, a ring).
     public func messageBuffer() throws(VMCoreError) -> [UInt8] {
-        try source.bytes(at: 4096, count: Int(messageBufferSize), what: "message buffer")
+        try source.bytes(at: UInt64(pageSize), count: Int(messageBufferSize), what: "message buffer")
+    }
+
+    /// True when `va` lies where this kernel keeps its own data: the direct map, or KVA from
+    /// `kernbase` (on i386, up to the top of the 32-bit address space).
+    public func isKernelAddress(_ va: UInt64) -> Bool {
+        if header.machine == .i386 { return va >= kernelBase && va <= UInt64(UInt32.max) }
+        return (va >= directMapBase && va < directMapEnd) || va >= kernelBase
     }
 }
 
 extension FreeBSDMinidump: KernelAddressSpace {
-    /// Kernel virtual to physical, as libkvm's `_amd64_minidump_vatop`: the direct map is
-    /// linear; above `kernbase` the dumped pmap gives PDEs (v2+, PTEs in v1), whose page tables
-    /// are themselves dumped pages.
+    /// Kernel virtual to physical, as libkvm's `_<arch>_minidump_vatop` does for the dump's
+    /// architecture (`Minidump+<Arch>.swift`).
     public func translate(_ va: UInt64) throws(VMCoreError) -> Translation {
-        let file = source.name
-        if va >= directMapBase && va < directMapEnd {
-            return Translation(virtual: va, physical: va - directMapBase, pageSize: 4096, steps: [])
+        switch header.machine {
+        case .amd64: try translateAMD64(va)
+        case .arm64: try translateARM64(va)
+        case .i386: try translateI386(va)
+        case .riscv: try translateRISCV(va)
         }
-        guard va >= kernelBase else {
-            throw VMCoreError(.translation, file: file, "\(hex(va)) is not a kernel address in this minidump",
-                              "it holds KVA from \(hex(kernelBase)) and the direct map \(hex(directMapBase))-\(hex(directMapEnd))")
+    }
+
+    /// The direct-map translation of `va`, or nil when `va` is outside the direct map: the page
+    /// `trunc_page(va − dmapbase + dmapphys)` plus `va`'s offset in its page, as every libkvm
+    /// `_<arch>_minidump_vatop` computes it (`dmapphys` is 0 on amd64, whose header has none).
+    func directMap(_ va: UInt64) throws(VMCoreError) -> Translation? {
+        guard va >= directMapBase && va < directMapEnd else { return nil }
+        let (pa, overflow) = (va - directMapBase).addingReportingOverflow(directMapPhysical)
+        guard !overflow else {
+            throw VMCoreError(.translation, file: source.name, "\(hex(va)) is in the direct map but maps past the end of physical addresses",
+                              "dmapphys is \(hex(directMapPhysical))")
         }
-        let entryIndex = version == 1 ? (va - kernelBase) >> 12 : (va - kernelBase) >> 21
-        guard entryIndex < UInt64(pmapSize) / 8 else {
-            throw VMCoreError(.translation, file: file, "\(hex(va)) is beyond the kernel address space the minidump maps",
-                              "its pmap has \(pmapSize / 8) entries")
+        let mask = UInt64(pageSize - 1)
+        return Translation(virtual: va, physical: (pa & ~mask) | (va & mask), pageSize: UInt64(pageSize), steps: [])
+    }
+
+    /// The error for an address neither in the direct map nor at or above `kernbase`.
+    func notKernelAddress(_ va: UInt64) -> VMCoreError {
+        let held = header.machine == .i386
+            ? "it holds KVA from \(hex(kernelBase)); i386 kernels have no direct map"
+            : "it holds KVA from \(hex(kernelBase)) and the direct map \(hex(directMapBase))-\(hex(directMapEnd))"
+        return VMCoreError(.translation, file: source.name, "\(hex(va)) is not a kernel address in this minidump", held)
+    }
+
+    /// Pmap entry `index` (the entry size the header implies), after checking it is within
+    /// `pmapsize`, as libkvm does before `_kvm_pmap_get`.
+    func pmapEntry(_ index: UInt64, translating va: UInt64) throws(VMCoreError) -> UInt64 {
+        let size = UInt64(header.pmapEntrySize)
+        guard index < UInt64(pmapSize) / size else {
+            throw VMCoreError(.translation, file: source.name, "\(hex(va)) is beyond the kernel address space the minidump maps",
+                              "its pmap has \(UInt64(pmapSize) / size) entries")
         }
-        let e = try source.reader(at: pmapOffset + entryIndex * 8, count: 8, order: .little, what: "pmap entry").u64(0, "pmap entry")
-        let step = TranslationStep(level: version == 1 ? "pte" : "pde", tableAddress: pmapOffset, index: Int(entryIndex), entry: e,
-                                   flags: X86_64Paging().flags(e, level: version == 1 ? 3 : 2))
-        guard e & 1 != 0 else {
-            throw VMCoreError(.translation, file: file, "\(step.level.uppercased()) not present", "\(step.level)[\(entryIndex)] = \(hex(e)) while translating \(hex(va))")
-        }
-        if version == 1 {
-            return Translation(virtual: va, physical: (e & 0x000f_ffff_ffff_f000) | (va & 0xfff), pageSize: 4096, steps: [step])
-        }
-        if e & 0x80 != 0 {
-            return Translation(virtual: va, physical: (e & 0x000f_ffff_ffe0_0000) | (va & 0x1f_ffff), pageSize: 1 << 21, steps: [step])
-        }
-        let table = e & 0x000f_ffff_ffff_f000
-        let index = Int((va >> 12) & 511)
-        let pte = try read(physical: table + UInt64(index * 8), count: 8)
-        let p = pte.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
-        let step2 = TranslationStep(level: "pte", tableAddress: table, index: index, entry: p, flags: X86_64Paging().flags(p, level: 3))
-        guard p & 1 != 0 else {
-            throw VMCoreError(.translation, file: file, "PTE not present", "pte[\(index)] = \(hex(p)) while translating \(hex(va))")
-        }
-        return Translation(virtual: va, physical: (p & 0x000f_ffff_ffff_f000) | (va & 0xfff), pageSize: 4096, steps: [step, step2])
+        let at = pmapOffset + index * size
+        return try source.reader(at: at, count: Int(size), order: .little, what: "pmap entry").uint(0, width: Int(size), "pmap entry")
     }
 }

@@ -7,8 +7,7 @@ extension Dump {
             return try freebsdKernel.messageBuffer(try kernelAddressSpace(), pointerSize: architecture.is64Bit ? 8 : 4)
         }
         if let m = minidump {
-            return FreeBSDMessageBuffer(ring: try m.messageBuffer(),
-                                        writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
+            return try FreeBSDMessageBuffer(minidump: m)
         }
         throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump has no message buffer of its own",
                           "give the kernel that crashed with --kernel PATH: its msgbufp symbol finds the buffer in memory")
@@ -141,5 +140,27 @@ extension Dump {
             throw VMCoreError(.notInDump, file: freebsdKernel.symbols.file, "the kernel file has no symbol \(text)")
         }
         return v
+    }
+}
+
+extension DumpFacts {
+    /// A FreeBSD minidump: its header, and what the message buffer says (the kernel's version
+    /// line, the panic and the CPU that paniced).
+    mutating func add(minidump m: FreeBSDMinidump, dump: Dump) {
+        var order: String?
+        do {
+            let buffer = try dump.freebsdMessageBuffer()
+            add(messageBuffer: buffer)
+            order = buffer.source
+        } catch {
+            warnings.append("message buffer not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+        }
+        let h = m.header
+        let directMap = h.machine != .i386
+        freebsd = FreeBSDFacts(machine: h.machine.rawValue, minidumpVersion: h.version, kernelBase: hex(h.kernelBase),
+                               directMapBase: directMap ? hex(h.directMapBase) : nil, directMapEnd: directMap ? hex(h.directMapEnd) : nil,
+                               directMapPhysical: h.machine == .arm64 || h.machine == .riscv ? hex(h.directMapPhysical) : nil,
+                               flags: h.flags.map(hex), paeMode: h.paeMode,
+                               messageBufferSize: h.messageBufferSize, messageBufferOrder: order)
     }
 }

@@ -24,9 +24,12 @@ public struct FreeBSDMessageBuffer: Sendable {
         text = String(decoding: ordered.filter { $0 != 0 }, as: UTF8.self)
     }
 
-    /// Searches `memory`'s stored pages for `struct msgbuf` of an LP64 kernel: `msg_ptr` (a
-    /// kernel pointer), then `msg_magic` and `msg_size` == `size`; returns `msg_wseq`.
-    public static func findWriteSequence(in memory: any PhysicalMemory, size: UInt32) -> UInt32? {
+    /// Searches `memory`'s stored pages for the kernel's `struct msgbuf` (`sys/sys/msgbuf.h`):
+    /// `char *msg_ptr` (`pointerSize` bytes: 8 on LP64 kernels, 4 on i386), then `u_int`
+    /// `msg_magic` == `MSG_MAGIC`, `msg_size` == `size` and `msg_wseq`, which is returned.
+    /// `isKernelPointer` says whether a `msg_ptr` value is a plausible kernel address.
+    public static func findWriteSequence(in memory: any PhysicalMemory, size: UInt32, pointerSize: Int,
+                                         isKernelPointer: (UInt64) -> Bool) -> UInt32? {
         let ps = UInt64(memory.pageSize)
         var page = [UInt8](repeating: 0, count: Int(ps))
         let m: [UInt8] = [0x62, 0x30, 0x06, 0x00]
@@ -36,15 +39,27 @@ public struct FreeBSDMessageBuffer: Sendable {
                 var from = 0
                 while let i = ByteSearch.firstIndex(of: m, in: page, range: from..<page.count) {
                     from = i + 1
-                    guard i % 4 == 0, i >= 8, i + 12 <= page.count else { continue }
+                    // msg_magic follows msg_ptr, so it sits at the pointer's alignment.
+                    guard i % pointerSize == 0, i >= pointerSize, i + 12 <= page.count else { continue }
                     let r = ByteReader(page, file: "", base: 0, order: .little)
                     guard let sz = try? r.u32(i + 4, "msg_size"), sz == size,
-                          let ptr = try? r.u64(i - 8, "msg_ptr"), ptr >> 47 == 0x1ffff,
+                          let ptr = try? r.uint(i - pointerSize, width: pointerSize, "msg_ptr"), isKernelPointer(ptr),
                           let wseq = try? r.u32(i + 8, "msg_wseq") else { continue }
                     return wseq
                 }
             }
         }
         return nil
+    }
+}
+
+extension FreeBSDMessageBuffer {
+    /// The message buffer of `minidump`, ordered by the kernel's `struct msgbuf` when a dumped
+    /// page holds it: `msg_ptr` as wide as the architecture's pointers, pointing into the
+    /// direct map or KVA from `kernbase`.
+    public init(minidump m: FreeBSDMinidump) throws(VMCoreError) {
+        let sequence = Self.findWriteSequence(in: m, size: m.messageBufferSize, pointerSize: m.header.machine.pointerSize,
+                                              isKernelPointer: m.isKernelAddress)
+        self.init(ring: try m.messageBuffer(), writeSequence: sequence)
     }
 }

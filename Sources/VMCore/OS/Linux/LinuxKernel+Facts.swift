@@ -7,7 +7,7 @@ extension Dump {
         facts.operatingSystem = operatingSystem
         if operatingSystem == "FreeBSD" { facts.add(freebsd: self) }
         if let minidump {
-            facts.add(minidump: minidump)
+            facts.add(minidump: minidump, dump: self)
             return facts
         }
         guard architecture == .x86_64, operatingSystem != "FreeBSD" else { return facts }
@@ -63,34 +63,5 @@ extension DumpFacts {
                 kernelRelease = b.value.split(separator: " ").dropFirst(2).first.map(String.init)
             }
         }
-    }
-}
-
-extension DumpFacts {
-    /// A FreeBSD minidump: its header, and what the message buffer says (the kernel's version
-    /// line, the panic and the CPU that paniced).
-    mutating func add(minidump m: FreeBSDMinidump) {
-        var order: String?
-        if let ring = try? m.messageBuffer() {
-            let buffer = FreeBSDMessageBuffer(ring: ring, writeSequence: FreeBSDMessageBuffer.findWriteSequence(in: m, size: m.messageBufferSize))
-            order = buffer.source
-            let lines = buffer.text.split(separator: "\n").map(String.init)
-            // "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC amd64", printed at boot.
-            if let v = lines.last(where: { $0.hasPrefix("FreeBSD ") && $0.split(separator: " ").count >= 3 }) {
-                kernelVersion = v
-                kernelRelease = String(v.split(separator: " ")[1])
-            }
-            if let p = lines.lastIndex(where: { $0.hasPrefix("panic: ") }) {
-                var summary = PanicSummary(kind: "panic", message: lines[p], panicMessage: lines[p])
-                // "cpuid = 1" follows the panic line; "KDB: stack backtrace:" then "#0 0x… at f+0x…".
-                if let c = lines[p...].first(where: { $0.hasPrefix("cpuid = ") }) { summary.cpu = Int(c.dropFirst(8)) }
-                if let bt = lines[p...].firstIndex(where: { $0.hasPrefix("KDB: stack backtrace:") }) {
-                    summary.callTrace = lines[(bt + 1)...].prefix { $0.hasPrefix("#") }.map { $0 }
-                }
-                panic = summary
-            }
-        }
-        freebsd = FreeBSDFacts(minidumpVersion: m.version, kernelBase: hex(m.kernelBase), directMapBase: hex(m.directMapBase),
-                               directMapEnd: hex(m.directMapEnd), messageBufferSize: m.messageBufferSize, messageBufferOrder: order)
     }
 }

@@ -1,0 +1,51 @@
+extension FreeBSDMinidumpHeader {
+    /// Mirrors `struct minidumphdr`, FreeBSD `sys/i386/include/minidump.h` (freebsd.md §4.3):
+    /// `magic[24] version msgbufsize bitmapsize ptesize kernbase paemode` with a 32-bit
+    /// `kernbase`, and `dumpavailsize` from version 2 (version 1 already had
+    /// `paemode`). Pages are 4 KiB; the pmap holds 4-byte PTEs, 8-byte ones under PAE. There is
+    /// no direct map.
+    static func i386(_ r: ByteReader) throws(VMCoreError) -> FreeBSDMinidumpHeader {
+        let version = try Self.version(r, .i386, 1...2)
+        let messageBufferSize = try r.u32(28, "msgbufsize")
+        let bitmapSize = try r.u32(32, "bitmapsize")
+        let pteSize = try r.u32(36, "ptesize")
+        let kernelBase = UInt64(try r.u32(40, "kernbase"))
+        let pae = try r.u32(44, "paemode") != 0
+        return FreeBSDMinidumpHeader(
+            machine: .i386,
+            version: version,
+            messageBufferSize: messageBufferSize,
+            bitmapSize: bitmapSize,
+            pmapSize: pteSize,
+            kernelBase: kernelBase,
+            directMapPhysical: 0,
+            directMapBase: 0,
+            directMapEnd: 0,
+            dumpAvailSize: version >= 2 ? try r.u32(48, "dumpavailsize") : 0,
+            flags: nil,
+            paeMode: pae,
+            pageSize: 4096,
+            pmapEntrySize: pae ? 8 : 4)
+    }
+}
+
+extension FreeBSDMinidump {
+    /// Kernel virtual to physical, as libkvm's `_i386_minidump_vatop` and
+    /// `_i386_minidump_vatop_pae` (`lib/libkvm/kvm_minidump_i386.c`): one PTE per 4 KiB of KVA
+    /// from `kernbase`, present if `PG_V`; the frame is `PG_FRAME` (0xfffff000) or, under PAE,
+    /// `PG_FRAME_PAE` (0x000ffffffffff000, `lib/libkvm/kvm_i386.h`). The writer
+    /// (`sys/i386/i386/minidump_machdep_base.c`) expands 4 MiB (2 MiB PAE) pages into PTEs.
+    /// Addresses below `kernbase` are not dumped.
+    func translateI386(_ va: UInt64) throws(VMCoreError) -> Translation {
+        guard va >= kernelBase else { throw notKernelAddress(va) }
+        let index = (va - kernelBase) >> 12
+        let e = try pmapEntry(index, translating: va)
+        let frame: UInt64 = header.paeMode == true ? 0x000f_ffff_ffff_f000 : 0xffff_f000
+        let step = TranslationStep(level: "pte", tableAddress: pmapOffset, index: Int(index), entry: e,
+                                   flags: X86_64Paging().flags(e, level: 3))
+        guard e & 1 != 0 else {
+            throw VMCoreError(.translation, file: source.name, "PTE not present", "pte[\(index)] = \(hex(e)) while translating \(hex(va))")
+        }
+        return Translation(virtual: va, physical: (e & frame) | (va & 0xfff), pageSize: 4096, steps: [step])
+    }
+}
