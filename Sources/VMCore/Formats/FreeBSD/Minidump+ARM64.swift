@@ -43,20 +43,20 @@ extension FreeBSDMinidump {
     /// then one L3 entry per page of KVA from `kernbase`. The writer
     /// (`sys/arm64/arm64/minidump_machdep.c`) expands L1 and L2 blocks into such entries, so
     /// every mapping is a page here; an entry maps only if its descriptor bits are `L3_PAGE` (3).
-    func translateARM64(_ va: UInt64) throws(VMCoreError) -> Translation {
+    func translateARM64(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
         if let t = try directMap(va) { return t }
         guard va >= kernelBase else { throw notKernelAddress(va) }
         let shift: UInt64 = pageSize == 16384 ? 14 : 12
         let index = (va - kernelBase) >> shift
         let e = try pmapEntry(index, translating: va)
-        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: Self.arm64Flags(e))
+        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: detailed ? Self.arm64Flags(e) : [])
         guard e & 3 == 3 else {
             throw VMCoreError(.translation, file: source.name, "L3 entry is not a page", "l3[\(index)] = \(hex(e)) while translating \(hex(va))")
         }
         // libkvm finds the page by `pa / page_size`, so address bits below the page size count for nothing.
         let mask = UInt64(pageSize - 1)
         return Translation(virtual: va, physical: (e & ~Self.arm64AttributeMask & ~mask) | (va & mask),
-                           pageSize: UInt64(pageSize), steps: [step])
+                           pageSize: UInt64(pageSize), steps: detailed ? [step] : [])
     }
 
     /// Names of the attribute bits set in an L3 entry (`sys/arm64/include/pte.h`).

@@ -36,16 +36,16 @@ extension FreeBSDMinidump {
     /// `PG_FRAME_PAE` (0x000ffffffffff000, `lib/libkvm/kvm_i386.h`). The writer
     /// (`sys/i386/i386/minidump_machdep_base.c`) expands 4 MiB (2 MiB PAE) pages into PTEs.
     /// Addresses below `kernbase` are not dumped.
-    func translateI386(_ va: UInt64) throws(VMCoreError) -> Translation {
+    func translateI386(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
         guard va >= kernelBase else { throw notKernelAddress(va) }
         let index = (va - kernelBase) >> 12
         let e = try pmapEntry(index, translating: va)
         let frame: UInt64 = header.paeMode == true ? 0x000f_ffff_ffff_f000 : 0xffff_f000
         let step = TranslationStep(level: "pte", tableAddress: pmapOffset, index: Int(index), entry: e,
-                                   flags: X86_64Paging().flags(e, level: 3))
+                                   flags: detailed ? X86_64Paging().flags(e, level: 3) : [])
         guard e & 1 != 0 else {
             throw VMCoreError(.translation, file: source.name, "PTE not present", "pte[\(index)] = \(hex(e)) while translating \(hex(va))")
         }
-        return Translation(virtual: va, physical: (e & frame) | (va & 0xfff), pageSize: 4096, steps: [step])
+        return Translation(virtual: va, physical: (e & frame) | (va & 0xfff), pageSize: 4096, steps: detailed ? [step] : [])
     }
 }

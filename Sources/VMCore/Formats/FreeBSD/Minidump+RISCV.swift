@@ -33,16 +33,16 @@ extension FreeBSDMinidump {
     /// one L3 PTE per 4 KiB of KVA from `kernbase`, a leaf if `V` and any of `R`, `W`, `X` are set;
     /// the page is the PPN (bits 53–10) shifted to bit 12. The writer
     /// (`sys/riscv/riscv/minidump_machdep.c`) expands 2 MiB superpages into such PTEs.
-    func translateRISCV(_ va: UInt64) throws(VMCoreError) -> Translation {
+    func translateRISCV(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
         if let t = try directMap(va) { return t }
         guard va >= kernelBase else { throw notKernelAddress(va) }
         let index = (va - kernelBase) >> 12
         let e = try pmapEntry(index, translating: va)
-        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: Self.riscvFlags(e))
+        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: detailed ? Self.riscvFlags(e) : [])
         guard e & 1 != 0, e & 0xe != 0 else {
             throw VMCoreError(.translation, file: source.name, "L3 PTE is not a valid leaf", "l3[\(index)] = \(hex(e)) while translating \(hex(va))")
         }
-        return Translation(virtual: va, physical: ((e & ~Self.riscvHighMask) >> 10) << 12 | (va & 0xfff), pageSize: 4096, steps: [step])
+        return Translation(virtual: va, physical: ((e & ~Self.riscvHighMask) >> 10) << 12 | (va & 0xfff), pageSize: 4096, steps: detailed ? [step] : [])
     }
 
     /// Names of the bits set in a PTE (`sys/riscv/include/pte.h`).

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A FreeBSD minidump (the `vmcore.N` payload `cpu_minidumpsys` writes) of an amd64, arm64,
 /// i386 or riscv kernel.
 ///
@@ -22,6 +24,12 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
     /// Page frames the bitmap numbers (the sum over `dump_avail` ranges).
     public let availablePages: UInt64
     let pmapOffset: UInt64
+    /// The pmap section, held in memory when it is small (it grows with kernel address space,
+    /// not with memory: 4 KiB per GiB of KVA on amd64 v2+, 8 bytes per page elsewhere).
+    let pmap: [UInt8]?
+    static let pmapInMemoryLimit: UInt32 = 64 << 20
+    /// The page-table page last read (amd64 v2+ 4 KiB mappings): consecutive pages share it.
+    let lastTable = Mutex<(address: UInt64, bytes: [UInt8])?>(nil)
     /// File offset of the first data page.
     public let sparseOffset: UInt64
 
@@ -108,6 +116,7 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
                               "the bitmap marks \(pages) pages, the file holds \(held)")
         }
         ranges = avail.filter { $0.size > 0 }
+        pmap = h.pmapSize <= Self.pmapInMemoryLimit ? try source.bytes(at: pmapOffset, count: Int(h.pmapSize), what: "pmap") : nil
     }
 
     /// "FreeBSD/arm64 minidump v3, 16 KiB pages", "FreeBSD/i386 minidump v2 (PAE)".
@@ -148,13 +157,24 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
         return sparseOffset + bitmap.rank(b) * ps
     }
 
+    /// Copies physical memory; pages that follow each other in the file are read at once.
     public func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
         let ps = UInt64(pageSize)
         var done = 0
         while done < count {
             let at = address &+ UInt64(done)
-            let n = min(count - done, Int(ps - at % ps))
-            try source.read(into: &buffer, bufferOffset: bufferOffset + done, at: try offset(ofPage: at / ps) + at % ps, count: n)
+            let fileOffset = try offset(ofPage: at / ps) + at % ps
+            var n = min(count - done, Int(ps - at % ps))
+            // Extend over following pages while each is dumped and stored right after the last.
+            if done + n < count, var b = bit(at / ps) {
+                var pfn = at / ps
+                while done + n < count, n < 8 << 20, bit(pfn + 1) == b + 1, bitmap.isSet(b + 1) {
+                    pfn += 1
+                    b += 1
+                    n += min(count - done - n, Int(ps))
+                }
+            }
+            try source.read(into: &buffer, bufferOffset: bufferOffset + done, at: fileOffset, count: n)
             done += n
         }
     }
@@ -175,13 +195,54 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
 extension FreeBSDMinidump: KernelAddressSpace {
     /// Kernel virtual to physical, as libkvm's `_<arch>_minidump_vatop` does for the dump's
     /// architecture (`Minidump+<Arch>.swift`).
-    public func translate(_ va: UInt64) throws(VMCoreError) -> Translation {
+    public func translate(_ va: UInt64) throws(VMCoreError) -> Translation { try translate(va, detailed: true) }
+
+    /// `detailed: false` leaves out the entries' flag names, which only `vmcore translate` shows.
+    func translate(_ va: UInt64, detailed: Bool) throws(VMCoreError) -> Translation {
         switch header.machine {
-        case .amd64: try translateAMD64(va)
-        case .arm64: try translateARM64(va)
-        case .i386: try translateI386(va)
-        case .riscv: try translateRISCV(va)
+        case .amd64: try translateAMD64(va, detailed: detailed)
+        case .arm64: try translateARM64(va, detailed: detailed)
+        case .i386: try translateI386(va, detailed: detailed)
+        case .riscv: try translateRISCV(va, detailed: detailed)
         }
+    }
+
+    /// `count` bytes at kernel virtual address `va`: each run of pages that is contiguous in
+    /// physical memory is read at once.
+    public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let at = va &+ UInt64(done)
+            let t = try translate(at, detailed: false)
+            var n = min(count - done, Int(t.pageSize - (at & (t.pageSize - 1))))
+            while done + n < count, n < 8 << 20 {
+                let next = va &+ UInt64(done + n)
+                let u = try translate(next, detailed: false)
+                guard u.physical == t.physical &+ UInt64(n) else { break }
+                n += min(count - done - n, Int(u.pageSize - (next & (u.pageSize - 1))))
+            }
+            try read(physical: t.physical, into: &buffer, bufferOffset: done, count: n)
+            done += n
+        }
+        return buffer
+    }
+
+    /// Entry `index` of the page-table page at physical `table` (8-byte entries), through a
+    /// one-page cache.
+    func tableEntry(_ table: UInt64, _ index: Int) throws(VMCoreError) -> UInt64 {
+        func load(_ bytes: [UInt8]) -> UInt64 {
+            var v: UInt64 = 0
+            for i in stride(from: index * 8 + 7, through: index * 8, by: -1) { v = v << 8 | UInt64(bytes[i]) }
+            return v
+        }
+        if let hit = lastTable.withLock({ c -> UInt64? in
+            guard let c, c.address == table else { return nil }
+            return load(c.bytes)
+        }) { return hit }
+        let bytes = try read(physical: table, count: 4096)
+        lastTable.withLock { $0 = (table, bytes) }
+        return load(bytes)
     }
 
     /// The direct-map translation of `va`, or nil when `va` is outside the direct map: the page
@@ -213,6 +274,10 @@ extension FreeBSDMinidump: KernelAddressSpace {
         guard index < UInt64(pmapSize) / size else {
             throw VMCoreError(.translation, file: source.name, "\(hex(va)) is beyond the kernel address space the minidump maps",
                               "its pmap has \(UInt64(pmapSize) / size) entries")
+        }
+        if let pmap {
+            let at = Int(index * size)
+            return (0..<Int(size)).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(pmap[at + $1]) }
         }
         let at = pmapOffset + index * size
         return try source.reader(at: at, count: Int(size), order: .little, what: "pmap entry").uint(0, width: Int(size), "pmap entry")

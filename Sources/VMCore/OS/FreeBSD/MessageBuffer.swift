@@ -24,7 +24,7 @@ public struct FreeBSDMessageBuffer: Sendable {
         text = String(decoding: ordered.filter { $0 != 0 }, as: UTF8.self)
     }
 
-    /// Searches `memory`'s stored pages for the kernel's `struct msgbuf` (`sys/sys/msgbuf.h`):
+    /// Searches `memory`'s stored pages, highest first, for the kernel's `struct msgbuf` (`sys/sys/msgbuf.h`):
     /// `char *msg_ptr` (`pointerSize` bytes: 8 on LP64 kernels, 4 on i386), then `u_int`
     /// `msg_magic` == `MSG_MAGIC`, `msg_size` == `size` and `msg_wseq`, which is returned.
     /// `isKernelPointer` says whether a `msg_ptr` value is a plausible kernel address.
@@ -33,8 +33,10 @@ public struct FreeBSDMessageBuffer: Sendable {
         let ps = UInt64(memory.pageSize)
         var page = [UInt8](repeating: 0, count: Int(ps))
         let m: [UInt8] = [0x62, 0x30, 0x06, 0x00]
-        for run in memory.storedPageRuns() {
-            for pfn in run {
+        // msgbufinit() (sys/kern/subr_msgbuf.c) puts struct msgbuf at the end of the buffer's
+        // memory, which the kernel takes from the top of physical memory: search from the top.
+        for run in memory.storedPageRuns().reversed() {
+            for pfn in run.reversed() {
                 guard (try? memory.read(physical: pfn * ps, into: &page, bufferOffset: 0, count: Int(ps))) != nil else { continue }
                 var from = 0
                 while let i = ByteSearch.firstIndex(of: m, in: page, range: from..<page.count) {
