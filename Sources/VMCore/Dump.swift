@@ -43,10 +43,12 @@ public final class Dump: Sendable {
 
     /// Opens `paths` as one dump (several paths only for a split kdump set).
     /// `rawBase` opens a headerless file as a raw physical memory image at that address.
-    public static func open(_ paths: [String], rawBase: UInt64? = nil) throws(VMCoreError) -> Dump {
+    /// A gzip- or zstd-compressed file (`vmcore.N.gz`, `vmcore.N.zst`) is read through its
+    /// decompressed copy in `cache`, made on first open.
+    public static func open(_ paths: [String], rawBase: UInt64? = nil, cache: DecompressedCache = .standard) throws(VMCoreError) -> Dump {
         precondition(!paths.isEmpty)
         var sources: [any ByteSource] = []
-        for path in paths { sources.append(try FileSource(path: path)) }
+        for path in paths { sources.append(try cache.source(forPath: path)) }
         return try Dump(sources: sources, rawBase: rawBase)
     }
 
