@@ -160,7 +160,7 @@ public final class Dump: Sendable {
             return
         }
 
-        throw Self.unknownFormat(source.name, prefix)
+        throw Textdump.holdsNoMemory(source) ?? Self.unknownFormat(source.name, prefix)
     }
 
     /// Kernel virtual memory: the minidump's own translation, or the Linux kernel's page tables.
