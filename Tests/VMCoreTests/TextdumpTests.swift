@@ -280,3 +280,109 @@ struct TextdumpTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["notes.txt"])
     }
 }
+
+@Suite("vmcore on FreeBSD textdumps", .enabled(if: vmcoreBinary != nil, "the vmcore executable was not found beside the tests"))
+struct TextdumpCLITests {
+    let dir: URL
+    let tar: String
+    let image: String
+    let builder = sampleTextdump()
+
+    init() throws {
+        dir = try temporaryDirectory()
+        tar = dir.appendingPathComponent("textdump.tar.0").path
+        image = dir.appendingPathComponent("dumpdev.img").path
+        try Data(builder.tar()).write(to: URL(fileURLWithPath: tar))
+        try Data(builder.deviceImage(mediaSize: 192 * 1024)).write(to: URL(fileURLWithPath: image))
+    }
+
+    @Test("textdump lists members, as text and JSON, from the archive and from a device image")
+    func list() throws {
+        let sizes = builder.members.map { String($0.data.count) }
+        let width = sizes.map(\.count).max()!
+        var expected = "name".padding(toLength: 13, withPad: " ", startingAt: 0) + String(repeating: " ", count: width - 4) + "size  modified\n"
+        for (name, data) in builder.members {
+            let size = String(data.count)
+            expected += name.padding(toLength: 13, withPad: " ", startingAt: 0) + String(repeating: " ", count: width - size.count) + size + "  2024-06-01 10:00:00 UTC\n"
+        }
+        for file in [tar, image] {
+            let r = try vmcore(["textdump", file])
+            #expect(r.status == 0)
+            #expect(r.text == expected)
+        }
+        let json = try vmcore(["textdump", "--json", image])
+        let list = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
+        #expect(list.map { $0["name"] as? String } == ["ddb.txt", "msgbuf.txt", "panic.txt", "version.txt"])
+        #expect(list.map { $0["size"] as? Int } == builder.members.map(\.data.count))
+        #expect(list.first?["modificationTime"] as? Int == Int(builder.time))
+    }
+
+    @Test("textdump --extract writes the members")
+    func extract() throws {
+        let out = dir.appendingPathComponent("extracted").path
+        let r = try vmcore(["textdump", image, "--extract", out])
+        #expect(r.status == 0)
+        #expect(r.text == builder.members.map { out + "/" + $0.name + "\n" }.joined())
+        for (name, data) in builder.members {
+            #expect(FileManager.default.contents(atPath: out + "/" + name) == Data(data))
+        }
+        let hostile = dir.appendingPathComponent("hostile.tar").path
+        try Data(TextdumpBuilder.ustarHeader(name: "../escape", size: 0, time: 0)).write(to: URL(fileURLWithPath: hostile))
+        let refused = try vmcore(["textdump", hostile, "--extract", out])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "vmcore: \(hostile): refusing to extract tar member \"../escape\" at offset 0x0: a member is written only under a plain file name: no \"/\", not \".\" or \"..\", no control characters\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("escape").path))
+    }
+
+    @Test("dmesg prints msgbuf.txt; info tells the panic and the header")
+    func dmesgAndInfo() throws {
+        let log = String(decoding: builder.messageBuffer!.filter { $0 != 0 }, as: UTF8.self)
+        for file in [tar, image] {
+            let r = try vmcore(["dmesg", file])
+            #expect(r.status == 0)
+            #expect(r.text == log)
+        }
+        #expect(try vmcore(["dmesg", tar, "--tail", "2"]).text == "#2 0xffffffff80b42ff3 at panic+0x43\nUptime: 1m2s\n")
+
+        let info = try vmcore(["info", tar])
+        #expect(info.status == 0)
+        #expect(info.text.hasPrefix("file:            \(tar)\nformat:          FreeBSD textdump (tar archive as savecore saves it)\nkernel release:  14.1-RELEASE\n"))
+        #expect(info.text.contains("panic:           panic: page fault\ncrashed on:      CPU 1\nbacktrace:       3 frames\n  #0 0xffffffff80b9009d at kdb_backtrace+0x5d\n"))
+        #expect(info.text.contains("kernel log:      41 lines in msgbuf.txt (vmcore dmesg prints it)\n"))
+        #expect(info.text.contains("members:         4\n  ddb.txt      "))
+        #expect(!info.text.contains("dump header:"))
+
+        let onDevice = try vmcore(["info", image])
+        #expect(onDevice.status == 0)
+        #expect(onDevice.text.contains("format:          FreeBSD textdump on a dump device (512-byte blocks in reverse order, headers at "))
+        #expect(onDevice.text.contains("hostname:        crashbox.example.org\n"))
+        #expect(onDevice.text.contains("dump written:    2024-06-01 10:00:00 UTC\n"))
+        #expect(onDevice.text.contains("dump header:     \"FreeBSD Text Dump\" version 4, amd64, textdump format 4, \(builder.tar().count) bytes in 512-byte blocks\n"))
+
+        let json = try #require(try JSONSerialization.jsonObject(with: try vmcore(["info", "--json", image]).stdout) as? [String: Any])
+        #expect(json["format"] as? String == "freebsd-textdump")
+        #expect(json["panicMessage"] as? String == "page fault")
+        #expect((json["header"] as? [String: Any])?["dumpLength"] as? Int == builder.tar().count)
+    }
+
+    @Test("commands that read memory say a textdump has none; textdump refuses other files")
+    func errors() throws {
+        let r = try vmcore(["read", tar, "--physical", "0"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "vmcore: \(tar): a textdump holds no memory: it is a FreeBSD textdump, a tar of text files (ddb output, message buffer, panic message, version); vmcore textdump, dmesg and info read it\n")
+
+        let kdump = dir.appendingPathComponent("vmcore.1")
+        try Data(sampleKdump().build()).write(to: kdump)
+        let notText = try vmcore(["textdump", kdump.path])
+        #expect(notText.status == 1)
+        #expect(notText.stderr.hasPrefix("vmcore: \(kdump.path): is not a FreeBSD textdump at offset 0x0: expected a ustar archive"))
+
+        var noLog = TextdumpBuilder()
+        noLog.version = "FreeBSD 14.1-RELEASE\n"
+        let file = dir.appendingPathComponent("textdump.tar.2")
+        try Data(noLog.tar()).write(to: file)
+        let dmesg = try vmcore(["dmesg", file.path])
+        #expect(dmesg.status == 1)
+        #expect(dmesg.stderr == "vmcore: \(file.path): the textdump has no msgbuf.txt: it holds version.txt; the kernel had debug.ddb.textdump.do_msgbuf=0\n")
+    }
+}
