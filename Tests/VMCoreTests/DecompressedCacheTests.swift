@@ -121,6 +121,22 @@ struct DecompressedCacheTests {
         #expect(notices.all.count == 3)
     }
 
+    @Test("temporary files of a killed decompression are removed by the next one; a live writer's are not")
+    func abandoned() throws {
+        let path = try write(KernelCompressor.gzip(sparseMinidump()), "vmcore.10.gz")
+        _ = try Dump.open([path], cache: cache)
+        let name = cacheFiles()[0]
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let dead = ".\(name).tmp-\(gone.processIdentifier)-1f2e", live = ".\(name).tmp-\(getpid())-3d4c"
+        for temp in [dead, live] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: cacheDir + "/" + temp)) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_600_000_000)], ofItemAtPath: path)
+        _ = try Dump.open([path], cache: cache)
+        #expect(cacheFiles() == [live, name])
+    }
+
     @Test("a kdump-compressed file inside gzip; concatenated members and frames; zero padding", arguments: [StreamDecoder.Format.gzip, .zstd])
     func concatenated(_ format: StreamDecoder.Format) throws {
         let raw = sampleKdump().build()

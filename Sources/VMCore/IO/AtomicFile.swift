@@ -33,9 +33,8 @@ public final class AtomicFile {
         guard dfd >= 0 else {
             throw VMCoreError(.io, file: directory, "cannot open the directory", String(cString: strerror(errno)))
         }
-        // A hidden name beside the final one; short enough for NAME_MAX whatever `name` is.
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = "." + String(name.prefix(64)) + ".tmp-\(getpid())-" + random
+        let temporary = Self.temporaryPrefix(name) + "\(getpid())-" + random
         let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(permissions))
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -92,6 +91,22 @@ public final class AtomicFile {
         close(fd)
         // The rename itself survives a crash once the directory is flushed too.
         _ = fsync(directoryFD)
+    }
+
+    /// A hidden name beside the final one, ended by the writer's process ID and a random
+    /// number; short enough for NAME_MAX whatever `name` is.
+    static func temporaryPrefix(_ name: String) -> String {
+        "." + String(name.prefix(64)) + ".tmp-"
+    }
+
+    /// Removes the temporary files of `directory/name` whose writing process has gone (killed
+    /// before it could commit or discard), so an interrupted write does not hold disk space.
+    public static func removeAbandoned(directory: String, name: String) {
+        let prefix = temporaryPrefix(name)
+        for entry in FileSystem.directoryEntries(directory) ?? [] where entry.hasPrefix(prefix) {
+            guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { _ = unlink(directory + "/" + entry) }
+        }
     }
 
     /// Removes the temporary file; the final name is untouched.

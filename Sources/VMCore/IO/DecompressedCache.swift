@@ -60,6 +60,7 @@ public struct DecompressedCache: Sendable {
             return try FileSource(path: cachePath, name: path, length: length)
         }
         try FileSystem.makeDirectories(directory)
+        AtomicFile.removeAbandoned(directory: directory, name: name)
         notice("decompressing \(path) into \(cachePath) (once)")
         let length = try Self.decompress(file, format: format, into: AtomicFile(directory: directory, name: name), record: record)
         return try FileSource(path: cachePath, name: path, length: length)

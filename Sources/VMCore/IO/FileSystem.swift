@@ -50,4 +50,18 @@ public enum FileSystem {
             }
         }
     }
+
+    /// The names in `directory` (without `.` and `..`), or nil if it cannot be read.
+    public static func directoryEntries(_ directory: String) -> [String]? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
 }
