@@ -31,7 +31,7 @@ let package = Package(
         // Builders that write dump files byte by byte, for tests (and later `vmcore dumpdev`).
         .target(
             name: "VMCoreTestSupport",
-            dependencies: ["VMCore"]
+            dependencies: ["VMCore", "CZlib", "CZstd"]
         ),
         .testTarget(
             name: "VMCoreTests",

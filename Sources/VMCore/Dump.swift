@@ -52,11 +52,13 @@ public final class Dump: Sendable {
     /// `rawBase` opens a headerless file as a raw physical memory image at that address.
     /// `force` reads a FreeBSD dump device that savecore would reject (cleared, bad parity,
     /// headers that disagree). `kernel` names the FreeBSD kernel file whose symbols full
-    /// dumps need.
-    public static func open(_ paths: [String], rawBase: UInt64? = nil, force: Bool = false, kernel: String? = nil) throws(VMCoreError) -> Dump {
+    /// dumps need. A gzip- or zstd-compressed file (`vmcore.N.gz`, `vmcore.N.zst`) is read
+    /// through its decompressed copy in `cache`, made on first open.
+    public static func open(_ paths: [String], rawBase: UInt64? = nil, force: Bool = false, kernel: String? = nil,
+                            cache: DecompressedCache = .standard) throws(VMCoreError) -> Dump {
         precondition(!paths.isEmpty)
         var sources: [any ByteSource] = []
-        for path in paths { sources.append(try FileSource(path: path)) }
+        for path in paths { sources.append(try cache.source(forPath: path)) }
         return try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open))
     }
 
@@ -188,7 +190,7 @@ public final class Dump: Sendable {
             return
         }
 
-        throw Self.unknownFormat(source.name, prefix)
+        throw Textdump.holdsNoMemory(source) ?? Self.unknownFormat(source.name, prefix)
     }
 
     /// Kernel virtual memory: the minidump's own translation, a FreeBSD full dump's page tables
@@ -222,8 +224,7 @@ public final class Dump: Sendable {
                               "save it with savecore (vmcore_encrypted.N and key.N), then decrypt it with the RSA private key (decryptcore) before reading it")
         }
         if d.header.kind == .textDump {
-            throw VMCoreError(.unsupported, file: file, offset: d.leaderOffset, "the device holds a textdump (ddb output), not memory",
-                              "list or extract it with vmcore textdump")
+            throw Textdump.holdsNoMemory(d.source) ?? VMCoreError(.unsupported, file: file, offset: d.leaderOffset, "a textdump holds no memory")
         }
         if d.header.compression != .none {
             throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is \(d.header.compression == .gzip ? "gzip" : "zstd")-compressed on the device",

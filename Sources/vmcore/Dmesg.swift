@@ -22,18 +22,19 @@ struct Dmesg: ParsableCommand {
     }
 
     func run() throws {
+        if let t = try dump.textdump() {
+            // A FreeBSD textdump: msgbuf.txt is the message buffer, already in order.
+            guard let text = try t.contents(of: Textdump.messageBuffer) else {
+                throw VMCoreError(.notInDump, file: t.file, "the textdump has no \(Textdump.messageBuffer)",
+                                  "it holds \(t.members.map(\.name).joined(separator: ", ")); the kernel had debug.ddb.textdump.do_msgbuf=0")
+            }
+            try printFreeBSDLog(String(decoding: text.filter { $0 != 0 }, as: UTF8.self))
+            return
+        }
         let d = try dump.open()
         if d.operatingSystem == "FreeBSD" {
             // FreeBSD: the message buffer, ordered through the kernel's struct msgbuf.
-            let buffer = try d.freebsdMessageBuffer()
-            var lines = buffer.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            if lines.last == "" { lines.removeLast() }
-            if let tail { lines = Array(lines.suffix(tail)) }
-            if json {
-                for (i, l) in lines.enumerated() { print(try jsonLine(["line": String(i), "text": l])) }
-            } else {
-                print(lines.joined(separator: "\n"))
-            }
+            try printFreeBSDLog(try d.freebsdMessageBuffer().text)
             return
         }
         let kernel = try LinuxKernel(dump: d)
@@ -47,5 +48,17 @@ struct Dmesg: ParsableCommand {
         var out = ""
         for r in records { out += r.formatted(withLevel: raw) + "\n" }
         print(out, terminator: "")
+    }
+
+    /// A FreeBSD message buffer: its lines, or one JSON object per line.
+    func printFreeBSDLog(_ text: String) throws {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if let tail { lines = Array(lines.suffix(tail)) }
+        if json {
+            for (i, l) in lines.enumerated() { print(try jsonLine(["line": String(i), "text": l])) }
+        } else if !lines.isEmpty {
+            print(lines.joined(separator: "\n"))
+        }
     }
 }

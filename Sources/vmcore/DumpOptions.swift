@@ -26,4 +26,11 @@ struct DumpOptions: ParsableArguments {
     func open() throws(VMCoreError) -> Dump {
         try Dump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel)
     }
+
+    /// The FreeBSD textdump the file is, if it is one: commands that can read a textdump
+    /// (which holds no memory) ask this before `open()`.
+    func textdump() throws(VMCoreError) -> Textdump? {
+        guard dumps.count == 1, rawBase == nil else { return nil }
+        return try Textdump.open(path: dumps[0])
+    }
 }

@@ -12,6 +12,11 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
+        if let t = try dump.textdump() {
+            let facts = t.facts()
+            print(json ? try jsonText(facts) : Self.text(textdump: facts), terminator: json ? "\n" : "")
+            return
+        }
         let facts = try dump.open().analyzedFacts()
         if json {
             print(try jsonText(facts))

@@ -13,10 +13,12 @@ struct VMCoreTool: ParsableCommand {
         discussion: """
         Reads Linux ELF vmcores (kexec/kdump and QEMU), kdump-compressed files (makedumpfile, \
         QEMU; zlib, lzo, snappy and zstd pages; split sets) and makedumpfile flattened streams \
-        in place.
+        in place, FreeBSD minidumps and textdumps, and any of them gzip- or zstd-compressed \
+        (vmcore.N.gz, vmcore.N.zst), through a copy decompressed once into $VMCORE_CACHE_DIR \
+        (default ~/.cache/vmcore).
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self]
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self]
     )
 
     /// Runs the command; a VMCoreError prints its one sentence and exits 1.

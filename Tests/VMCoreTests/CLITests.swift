@@ -20,10 +20,11 @@ struct Run {
     var text: String { String(decoding: stdout, as: UTF8.self) }
 }
 
-func vmcore(_ args: [String]) throws -> Run {
+func vmcore(_ args: [String], environment: [String: String]? = nil) throws -> Run {
     let p = Process()
     p.executableURL = vmcoreBinary!
     p.arguments = args
+    if let environment { p.environment = environment }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -6,17 +6,38 @@ import Musl
 import Darwin
 #endif
 
+/// Which file a path named when it was opened, and which version of it: what a derived file
+/// (a decompressed copy) records to know it is still current.
+public struct FileIdentity: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: UInt64
+    /// `st_mtim` in nanoseconds since the epoch.
+    public var modificationTimeNanoseconds: Int64
+
+    public init(device: UInt64, inode: UInt64, size: UInt64, modificationTimeNanoseconds: Int64) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modificationTimeNanoseconds = modificationTimeNanoseconds
+    }
+}
+
 /// A regular file read with `pread`: safe to share between threads, never loaded whole.
 ///
-/// This file and the codecs are the only places that handle raw pointers.
+/// The IO folder and the codecs are the only places that handle raw pointers.
 public final class FileSource: ByteSource, @unchecked Sendable {
     public let name: String
     public let size: UInt64
+    /// The file as `fstat` saw it when it was opened.
+    public let identity: FileIdentity
     // Immutable after init; pread carries its own offset, so concurrent reads are safe.
     private let fd: Int32
 
-    /// Opens `path` read-only; `name` is how errors refer to it (the path by default).
-    public init(path: String, name: String? = nil) throws(VMCoreError) {
+    /// Opens `path` read-only; `name` is how errors refer to it (the path by default). With
+    /// `length`, only the file's first `length` bytes are the source (a cache file's record
+    /// follows its data).
+    public init(path: String, name: String? = nil, length: UInt64? = nil) throws(VMCoreError) {
         self.name = name ?? path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -32,14 +53,21 @@ public final class FileSource: ByteSource, @unchecked Sendable {
             close(fd)
             throw VMCoreError(.io, file: name ?? path, "is a directory, not a dump file")
         }
-        var length = UInt64(st.st_size)
+        var fileSize = UInt64(st.st_size)
         if (st.st_mode & S_IFMT) == S_IFBLK {
             // A block device reports size 0; seek to its end instead.
             let end = lseek(fd, 0, SEEK_END)
-            length = end > 0 ? UInt64(end) : 0
+            fileSize = end > 0 ? UInt64(end) : 0
         }
         self.fd = fd
-        self.size = length
+        self.size = min(fileSize, length ?? fileSize)
+        #if canImport(Darwin)
+        let mtime = st.st_mtimespec
+        #else
+        let mtime = st.st_mtim
+        #endif
+        identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: fileSize,
+                                modificationTimeNanoseconds: Int64(mtime.tv_sec) * 1_000_000_000 + Int64(mtime.tv_nsec))
         #if os(Linux)
         // Dumps are read mostly front to back, in large pieces.
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
