@@ -22,6 +22,16 @@ struct Panic: ParsableCommand {
     }
 
     func run() throws {
+        if let t = try dump.textdump() {
+            // A FreeBSD textdump: msgbuf.txt and panic.txt say it.
+            let f = t.facts()
+            guard let panic = f.panic else {
+                throw VMCoreError(.notInDump, file: t.file, "the textdump names no panic", "it has no panic.txt and no panic line in msgbuf.txt")
+            }
+            try printFreeBSD(panic, Report(panic: panic, kernelRelease: f.kernelRelease, kernelVersion: f.kernelVersion, hostname: f.hostname,
+                                           crashTime: f.header.map { Int64(clamping: $0.dumpTime) }, crashTimeUTC: f.header?.dumpTimeUTC))
+            return
+        }
         let d = try dump.open()
         if d.operatingSystem == "FreeBSD" {
             try freebsd(d)
@@ -68,8 +78,11 @@ struct Panic: ParsableCommand {
             let why = f.warnings.first { $0.hasPrefix("message buffer not read") } ?? "the message buffer has no panic line"
             throw VMCoreError(.notInDump, file: d.files[0], "the dump names no panic", why)
         }
-        let report = Report(panic: panic, kernelRelease: f.kernelRelease, kernelVersion: f.kernelVersion, hostname: f.hostname,
-                            crashTime: f.dumpTime, crashTimeUTC: f.dumpTimeUTC)
+        try printFreeBSD(panic, Report(panic: panic, kernelRelease: f.kernelRelease, kernelVersion: f.kernelVersion, hostname: f.hostname,
+                                       crashTime: f.dumpTime, crashTimeUTC: f.dumpTimeUTC))
+    }
+
+    func printFreeBSD(_ panic: PanicSummary, _ report: Report) throws {
         if json {
             print(try jsonText(report))
             return

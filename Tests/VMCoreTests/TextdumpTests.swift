@@ -365,6 +365,16 @@ struct TextdumpCLITests {
         #expect((json["header"] as? [String: Any])?["dumpLength"] as? Int == builder.tar().count)
     }
 
+    @Test("panic reads panic.txt and msgbuf.txt, from the archive and from a device image")
+    func panic() throws {
+        for file in [tar, image] {
+            let r = try vmcore(["panic", file])
+            #expect(r.status == 0)
+            #expect(r.text.hasPrefix("panic: page fault\nCPU 1\n"))
+            #expect(r.text.contains("KDB: stack backtrace:\n  #0 0xffffffff80b9009d at kdb_backtrace+0x5d\n"))
+        }
+    }
+
     @Test("commands that read memory say a textdump has none; textdump refuses other files")
     func errors() throws {
         let r = try vmcore(["read", tar, "--physical", "0"])

@@ -107,13 +107,7 @@ extension DumpFacts {
             kernelVersion = v
             kernelRelease = String(v.split(separator: " ")[1])
         }
-        if let p = lines.lastIndex(where: { $0.hasPrefix("panic: ") }) {
-            var summary = PanicSummary(kind: "panic", message: lines[p], panicMessage: lines[p])
-            // "cpuid = 1" follows the panic line; "KDB: stack backtrace:" then "#0 0x… at f+0x…".
-            if let c = lines[p...].first(where: { $0.hasPrefix("cpuid = ") }) { summary.cpu = Int(c.dropFirst(8)) }
-            if let bt = lines[p...].firstIndex(where: { $0.hasPrefix("KDB: stack backtrace:") }) {
-                summary.callTrace = lines[(bt + 1)...].prefix { $0.hasPrefix("#") }.map { $0 }
-            }
+        if let summary = PanicSummary(freeBSDMessages: lines, panicString: dumpHeader.flatMap { $0.panicString.isEmpty ? nil : $0.panicString }) {
             panic = summary
         }
         messageBufferOrder = buffer.source
