@@ -26,3 +26,5 @@ for f in Tests/Fixtures/linux-6.1-small/vmcore.*; do [ -f "$f" ] && dumps+=("$f"
 python3 Benchmarks/bench.py "${dumps[@]}" "$@"
 echo; echo "== the kernel log"
 python3 Benchmarks/dmesg_bench.py "${dumps[@]}" "$@"
+echo; echo "== FreeBSD minidumps"
+python3 Benchmarks/minidump_bench.py
