@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // RSA key unwrapping, AES-256-CBC and ChaCha20 for encrypted kernel dumps (EKCD), SHA-256.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // System libraries: the same page codecs makedumpfile, crash and libkdumpfile link.
@@ -19,7 +21,11 @@ let package = Package(
 
         .target(
             name: "VMCore",
-            dependencies: ["CZlib", "CZstd", "CLZO", "CSnappy"]
+            dependencies: [
+                "CZlib", "CZstd", "CLZO", "CSnappy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .executableTarget(
             name: "vmcore",
@@ -31,7 +37,7 @@ let package = Package(
         // Builders that write dump files byte by byte, for tests (and later `vmcore dumpdev`).
         .target(
             name: "VMCoreTestSupport",
-            dependencies: ["VMCore", "CZlib", "CZstd"]
+            dependencies: ["VMCore", "CZlib", "CZstd", .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
         .testTarget(
             name: "VMCoreTests",

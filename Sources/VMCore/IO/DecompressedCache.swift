@@ -81,6 +81,18 @@ public struct DecompressedCache: Sendable {
     /// file is removed.
     static func decompress(_ source: FileSource, format: StreamDecoder.Format, into output: AtomicFile,
                            record: CacheRecord) throws(VMCoreError) -> UInt64 {
+        let written = try decompress(source, format: format, into: output)
+        var trailer = record
+        trailer.dataLength = written
+        try output.write(trailer.encoded(), 0..<CacheRecord.size, at: written)
+        try output.commit(length: written + UInt64(CacheRecord.size))
+        return written
+    }
+
+    /// Streams `source` (gzip members or zstd frames, then optional zero padding) through a
+    /// decoder into `output` from offset 0, skipping all-zero blocks; returns the decompressed
+    /// length. Does not commit `output`.
+    public static func decompress(_ source: any ByteSource, format: StreamDecoder.Format, into output: AtomicFile) throws(VMCoreError) -> UInt64 {
         guard let decoder = StreamDecoder(format: format) else {
             throw VMCoreError(.io, file: source.name, "cannot start a \(format.rawValue) decoder", "out of memory")
         }
@@ -144,16 +156,12 @@ public struct DecompressedCache: Sendable {
             }
         }
         try flush()
-        var trailer = record
-        trailer.dataLength = written
-        try output.write(trailer.encoded(), 0..<CacheRecord.size, at: written)
-        try output.commit(length: written + UInt64(CacheRecord.size))
         return written
     }
 
     /// Writes the non-zero 4 KiB blocks of `bytes[0..<count]` at `offset` (a multiple of 4 KiB),
     /// runs of them in one write; zero blocks become holes.
-    static func writeSkippingZeroBlocks(_ bytes: [UInt8], count: Int, at offset: UInt64, to output: AtomicFile) throws(VMCoreError) {
+    public static func writeSkippingZeroBlocks(_ bytes: [UInt8], count: Int, at offset: UInt64, to output: AtomicFile) throws(VMCoreError) {
         let block = 4096
         var runStart: Int?
         var i = 0
@@ -170,7 +178,7 @@ public struct DecompressedCache: Sendable {
     }
 
     /// Checks that `source` holds only zero bytes from `offset` to its end.
-    static func requireZeros(_ source: FileSource, from offset: UInt64, after unit: String) throws(VMCoreError) {
+    static func requireZeros(_ source: any ByteSource, from offset: UInt64, after unit: String) throws(VMCoreError) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var at = offset
         while at < source.size {

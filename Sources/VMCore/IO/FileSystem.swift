@@ -9,6 +9,19 @@ import Darwin
 /// The few file-system calls outside reading and writing files: directories, canonical
 /// paths, the environment and standard error.
 public enum FileSystem {
+    /// `path`'s directory ("." when it has none) and last component.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let dir = String(path[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
+    }
+
+    /// True when something (a file, directory or link, even a dangling one) is at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
     /// Creates `path` and any missing parents with `permissions` (`mkdir -p`).
     public static func makeDirectories(_ path: String, permissions: UInt32 = 0o700) throws(VMCoreError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
