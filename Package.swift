@@ -19,10 +19,12 @@ let package = Package(
         .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
 
+        // Linux file calls the Glibc module leaves out (sync_file_range).
+        .target(name: "CSystem"),
         .target(
             name: "VMCore",
             dependencies: [
-                "CZlib", "CZstd", "CLZO", "CSnappy",
+                "CZlib", "CZstd", "CLZO", "CSnappy", "CSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]

@@ -62,7 +62,7 @@ def main(out, mib=1024):
         for j in range(npt):                 # 4 KiB pages through page tables
             struct.pack_into("<Q", pmap, 8 * (half // 512 + j), (pt_base + j * PAGE) | 0x3)
         f.write(pmap)
-        block = bytearray(os.urandom(256 * PAGE))
+        block = bytearray(256 * PAGE)
         for p in range(npages):
             pa = BASE + p * PAGE
             if pt_base <= pa < pt_base + npt * PAGE:
@@ -79,8 +79,15 @@ def main(out, mib=1024):
                 struct.pack_into("<QIIII", page, PAGE - 64, DMAP_BASE + 0x10000000, 0x063062, msgbuf_size, wseq, 0)
                 f.write(page)
             else:
+                # Dump-like content: half of each page random, a quarter a repeating record
+                # stamped with its address, a quarter zero; every group of pages fresh.
                 i = p % 256
-                struct.pack_into("<Q", block, i * PAGE, pa)
+                if i == 0:
+                    noise = os.urandom(256 * PAGE // 2)
+                    for k in range(256):
+                        block[k * PAGE:k * PAGE + PAGE // 2] = noise[k * PAGE // 2:(k + 1) * PAGE // 2]
+                        block[k * PAGE + PAGE // 2:k * PAGE + 3 * PAGE // 4] = struct.pack("<QQ", 0, 0x6b6d656d5f726f63) * (PAGE // 64)
+                struct.pack_into("<Q", block, i * PAGE + PAGE // 2, pa)
                 f.write(block[i * PAGE:(i + 1) * PAGE])
     os.rename(out + ".tmp", out)
 

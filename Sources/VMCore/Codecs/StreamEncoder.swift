@@ -30,7 +30,11 @@ public final class StreamEncoder {
             guard let c = ZSTD_createCCtx() else { return nil }
             _ = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)
             _ = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
-            if threads > 0 { _ = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, threads) }
+            if threads > 0 {
+                _ = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, threads)
+                // 4 MiB jobs (zstd's default is 4 windows, 8 MiB at level 3): half the buffers, the same speed.
+                _ = ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, 4 << 20)
+            }
             stream = nil
             zstd = c
         }

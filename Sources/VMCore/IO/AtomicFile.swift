@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystem
 
 /// A file that appears under its name only when it is complete: written under a temporary
 /// name in the same directory, then `fsync`ed and renamed into place by `commit`. A file
@@ -35,7 +36,7 @@ public final class AtomicFile {
         }
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let temporary = Self.temporaryPrefix(name) + "\(getpid())-" + random
-        let fd = openat(dfd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(permissions))
+        let fd = openat(dfd, temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(permissions))
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             close(dfd)
@@ -69,6 +70,32 @@ public final class AtomicFile {
         guard done == range.count else {
             throw VMCoreError(.io, file: path, offset: offset + UInt64(done), "write failed", String(cString: strerror(failure)))
         }
+    }
+
+    /// Reads back `count` bytes at `offset` of what was written, into `buffer[0..<count]`.
+    public func read(into buffer: inout [UInt8], at offset: UInt64, count: Int) throws(VMCoreError) {
+        precondition(!finished && count <= buffer.count)
+        var done = 0
+        var failure: Int32 = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while done < count {
+                let n = pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                failure = n == 0 ? EIO : errno
+                break
+            }
+        }
+        guard done == count else {
+            throw VMCoreError(.io, file: path, offset: offset + UInt64(done), "reading back what was written failed",
+                              failure == EIO && done < count ? "the file is shorter than what was written" : String(cString: strerror(failure)))
+        }
+    }
+
+    /// Asks the kernel to start writing `count` bytes at `offset` to disk now, without waiting,
+    /// so that the flush at `commit` has little left to do (Linux `sync_file_range`).
+    public func startWriteback(offset: UInt64, count: UInt64) {
+        _ = csystem_start_writeback(fd, Int64(offset), Int64(count))
     }
 
     /// Sets the length to `length` (never-written ranges stay holes), the modification time

@@ -177,12 +177,12 @@ public struct Savecore: Sendable {
         let sparse = compression == nil && !compressedByKernel && !encrypted && h.kind != .textDump
         let copy = try write(payload, to: coreName, compression: compression, sparse: sparse)
 
-        // Read the saved file back: its length and SHA-256 must be what was written.
+        // What was read back while writing must hash as what was written, and the file in place
+        // must have its length.
         let saved = try FileSource(path: directory + "/" + coreName)
-        let readBack = try Self.sha256(of: saved)
-        guard saved.size == copy.bytes, readBack == copy.sha256 else {
+        guard saved.size == copy.bytes, copy.readBack == copy.sha256 else {
             throw VMCoreError(.io, file: saved.name, "the saved dump does not read back as written",
-                              "\(saved.size) bytes with SHA-256 \(readBack), expected \(copy.bytes) bytes with \(copy.sha256); the device is left as it was")
+                              "\(saved.size) bytes with SHA-256 \(copy.readBack), expected \(copy.bytes) bytes with \(copy.sha256); the device is left as it was")
         }
         if !copy.complete { log("warning: \(directory)/\(coreName) is incomplete: \(copy.failure ?? "read error")") }
 
@@ -212,6 +212,8 @@ public struct Savecore: Sendable {
     struct Copy {
         var bytes: UInt64
         var sha256: String
+        /// The SHA-256 of the file's bytes read back from it after they were written.
+        var readBack: String
         var complete: Bool
         var failure: String?
     }
@@ -222,6 +224,10 @@ public struct Savecore: Sendable {
         let file = try AtomicFile(directory: directory, name: name)
         var hasher = SHA256()
         var written: UInt64 = 0
+        var flushedTo: UInt64 = 0
+        var verifier = SHA256()
+        var verified: UInt64 = 0
+        var check = [UInt8](repeating: 0, count: 1 << 20)
         var failure: String?
         let encoder: StreamEncoder?
         if let compression {
@@ -240,6 +246,21 @@ public struct Savecore: Sendable {
                 try file.write(bytes, 0..<count, at: written)
             }
             written += UInt64(count)
+            // Write back as we go, so the flush before the rename is short; read back what
+            // was written, hashing it apart from what was handed to the file.
+            if written - flushedTo >= 16 << 20 {
+                file.startWriteback(offset: flushedTo, count: written - flushedTo)
+                flushedTo = written
+                try readBack(upTo: written)
+            }
+        }
+        func readBack(upTo end: UInt64) throws(VMCoreError) {
+            while verified < end {
+                let n = Int(min(UInt64(check.count), end - verified))
+                try file.read(into: &check, at: verified, count: n)
+                check.withUnsafeBufferPointer { verifier.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[0..<n]))) }
+                verified += UInt64(n)
+            }
         }
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
@@ -265,8 +286,10 @@ public struct Savecore: Sendable {
             throw VMCoreError(.io, file: payload.name, offset: at, "the dump could not be read whole; nothing was saved and the device was not cleared",
                               "\(failure!); give -f to save what can be read")
         }
+        try readBack(upTo: written)
         try file.commit(length: written)
-        return Copy(bytes: written, sha256: Self.hex(hasher.finalize()), complete: failure == nil, failure: failure)
+        return Copy(bytes: written, sha256: Self.hex(hasher.finalize()), readBack: Self.hex(verifier.finalize()),
+                    complete: failure == nil, failure: failure)
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
