@@ -72,6 +72,14 @@ public final class AtomicFile {
         }
     }
 
+    /// Sets the file's length (a hole where nothing was written).
+    public func setLength(_ length: UInt64) throws(VMCoreError) {
+        precondition(!finished)
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            throw VMCoreError(.io, file: path, "cannot set the file's length", String(cString: strerror(errno)))
+        }
+    }
+
     /// Reads back `count` bytes at `offset` of what was written, into `buffer[0..<count]`.
     public func read(into buffer: inout [UInt8], at offset: UInt64, count: Int) throws(VMCoreError) {
         precondition(!finished && count <= buffer.count)

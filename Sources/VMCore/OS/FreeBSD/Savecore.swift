@@ -255,6 +255,8 @@ public struct Savecore: Sendable {
             }
         }
         func readBack(upTo end: UInt64) throws(VMCoreError) {
+            // Zero blocks at the end of a sparse file were skipped, not written.
+            if sparse { try file.setLength(end) }
             while verified < end {
                 let n = Int(min(UInt64(check.count), end - verified))
                 try file.read(into: &check, at: verified, count: n)
