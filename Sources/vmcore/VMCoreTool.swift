@@ -18,7 +18,7 @@ struct VMCoreTool: ParsableCommand {
         (default ~/.cache/vmcore).
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self, Decrypt.self, SavecoreCommand.self]
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self, Decrypt.self, SavecoreCommand.self, DumpdevCommand.self]
     )
 
     /// Runs the command; a VMCoreError prints its one sentence and exits 1.
