@@ -28,3 +28,5 @@ echo; echo "== the kernel log"
 python3 Benchmarks/dmesg_bench.py "${dumps[@]}" "$@"
 echo; echo "== FreeBSD minidumps"
 python3 Benchmarks/minidump_bench.py
+echo; echo "== FreeBSD savecore and decrypt"
+python3 Benchmarks/savecore_bench.py

@@ -5,8 +5,9 @@
 public struct DecryptedSource: ByteSource {
     public let base: any ByteSource
     public let cipher: KernelDumpKey.Cipher
-    let key: [UInt8]
-    let iv: [UInt8]
+    /// The unwrapped dump key and `kdk_iv`.
+    public let key: [UInt8]
+    public let iv: [UInt8]
     public var name: String { base.name }
     public var size: UInt64 { base.size }
 

@@ -75,13 +75,25 @@ public enum EncryptedDump {
             written = try DecompressedCache.decompress(plain, format: format, into: file)
             didDecompress = true
         } else {
+            // One pass, one cipher stream, as decryptcore reads the file.
+            if plain.cipher == .aes256CBC && plain.size % 16 != 0 {
+                throw VMCoreError(.decryption, file: encrypted, offset: plain.size / 16 * 16, "AES-256-CBC data must come in 16-byte blocks",
+                                  "the file's \(plain.size) bytes are not a multiple of 16; it is truncated")
+            }
+            let cipher = try DumpCipher(cipher: plain.cipher, key: plain.key, iv: plain.iv, direction: .decrypt, file: encrypted)
             let chunk = 1 << 20
             var buffer = [UInt8](repeating: 0, count: chunk)
+            var flushedTo: UInt64 = 0
             while written < plain.size {
                 let n = Int(min(UInt64(chunk), plain.size - written))
-                try plain.read(into: &buffer, bufferOffset: 0, at: written, count: n)
-                try DecompressedCache.writeSkippingZeroBlocks(buffer, count: n, at: written, to: file)
+                try plain.base.read(into: &buffer, bufferOffset: 0, at: written, count: n)
+                let out = try cipher.process(buffer, 0..<n)
+                try DecompressedCache.writeSkippingZeroBlocks(out, count: n, at: written, to: file)
                 written += UInt64(n)
+                if written - flushedTo >= 16 << 20 {
+                    file.startWriteback(offset: flushedTo, count: written - flushedTo)
+                    flushedTo = written
+                }
             }
         }
         try file.commit(length: written)
