@@ -8,7 +8,8 @@ A 1 GiB synthetic FreeBSD/amd64 minidump (make_minidump.py) is put on a dump dev
   before it may clear the device, and reads it back;
 - `vmcore savecore -z` against `dd | gzip -1`;
 - `vmcore decrypt` against `openssl enc -d` on the same ciphertext, for ChaCha20 and
-  AES-256-CBC (the ciphertext and wrapped key are made with openssl).
+  AES-256-CBC (the ciphertext and wrapped key are made with openssl), with and without a
+  `sync` of openssl's output (vmcore flushes its output before renaming it into place).
 Peak RSS is printed for every vmcore run (target < 64 MiB). Set IMAGE/PAYLOAD to reuse files.
 """
 import os
@@ -96,9 +97,11 @@ def main():
                 sys.exit("vmcore decrypt failed: " + err)
             if subprocess.run(["cmp", "-s", payload, os.path.join(tmp, "vmcore.0")]).returncode != 0:
                 sys.exit("vmcore decrypt: the output differs from the payload")
-            a, _, _ = measure(["openssl", "enc", "-d"] + args + ["-K", key[:32].hex(), "-in", enc, "-out", os.path.join(tmp, "openssl.out")], runs=3)
-            print("  vmcore decrypt %-11s %s  %6.0f MiB/s  peak RSS %5.1f MiB;  openssl enc -d %s -> vmcore is %.2fx its throughput" % (
-                name, fmt_ms(t), mib / t, rss / 1024, fmt_ms(a), a / t))
+            dec = "openssl enc -d %s -K %s -in %s -out %s/openssl.out" % (" ".join(args), key[:32].hex(), enc, tmp)
+            a, _, _ = measure(sh(dec), runs=3)
+            a_sync, _, _ = measure(sh(dec + " && sync %s/openssl.out" % tmp), runs=3)
+            print("  vmcore decrypt %-11s %s  %6.0f MiB/s  peak RSS %5.1f MiB" % (name, fmt_ms(t), mib / t, rss / 1024))
+            print("  openssl enc -d            %s  -> vmcore is %.2fx its throughput;  + sync %s -> %.2fx" % (fmt_ms(a), a / t, fmt_ms(a_sync), a_sync / t))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
