@@ -5,10 +5,12 @@ let package = Package(
     name: "swift-vmcore",
     products: [
         .library(name: "VMCore", targets: ["VMCore"]),
+        .library(name: "VMCoreNet", targets: ["VMCoreNet"]),
         .executable(name: "vmcore", targets: ["vmcore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // System libraries: the same page codecs makedumpfile, crash and libkdumpfile link.
@@ -20,6 +22,16 @@ let package = Package(
         .target(
             name: "VMCore",
             dependencies: ["CZlib", "CZstd", "CLZO", "CSnappy"]
+        ),
+        // SwiftNIO servers and clients: netdump (netdumpd(8) and the kernel's sender). VMCore
+        // itself stays free of NIO.
+        .target(
+            name: "VMCoreNet",
+            dependencies: [
+                "VMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "vmcore",
@@ -35,7 +47,12 @@ let package = Package(
         ),
         .testTarget(
             name: "VMCoreTests",
-            dependencies: ["VMCore", "VMCoreTestSupport"]
+            dependencies: [
+                "VMCore", "VMCoreNet", "VMCoreTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
