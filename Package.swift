@@ -37,6 +37,7 @@ let package = Package(
             name: "vmcore",
             dependencies: [
                 "VMCore",
+                "VMCoreNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VMCore
+import VMCoreNet
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,8 @@ struct VMCoreTool: ParsableCommand {
         (default ~/.cache/vmcore).
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self]
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self,
+                      NetdumpdCommand.self, NetdumpCommand.self]
     )
 
     /// Runs the command; a VMCoreError prints its one sentence and exits 1.
@@ -27,6 +29,9 @@ struct VMCoreTool: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as VMCoreError {
+            printError("vmcore: \(error)")
+            Self.exit(withError: ExitCode(1))
+        } catch let error as VMCoreNetError {
             printError("vmcore: \(error)")
             Self.exit(withError: ExitCode(1))
         } catch {
