@@ -41,10 +41,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Builders that write dump files byte by byte, for tests (and later `vmcore dumpdev`).
+        // Builders that write dump files byte by byte, for tests (and later `vmcore dumpdev`);
+        // a lossy UDP relay for the netdump tests and benchmark.
         .target(
             name: "VMCoreTestSupport",
-            dependencies: ["VMCore", "CZlib", "CZstd"]
+            dependencies: [
+                "VMCore", "CZlib", "CZstd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The relay on its own, for Benchmarks/netdump_bench.py.
+        .executableTarget(
+            name: "netdump-relay",
+            dependencies: [
+                "VMCoreTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/NetdumpRelay"
         ),
         .testTarget(
             name: "VMCoreTests",
