@@ -21,7 +21,9 @@ struct NetdumpCommand: ParsableCommand {
             discussion: """
             Sends a herald, the EKCD key (with --key), the dump in MTU-sized packets with up to 64 \
             unacknowledged, the 512-byte kernel dump header, then FINISHED; every packet is \
-            resent after about a second without an ack, at most 10 times. The header comes from \
+            resent after about a second without an ack, at most 10 times, and (unless \
+            --kernel-retransmit) sooner when later packets are acked first or a few round trips \
+            pass without its ack. The header comes from \
             --header, or is made up: version 4, dumplength the file's size, the architecture of \
             a minidump (else amd64), gzip or zstd when the file is compressed.
 
@@ -57,8 +59,9 @@ struct NetdumpCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Resends of one packet before giving up.", valueName: "n"))
         var retries: Int = Netdump.retries
 
-        @Flag(name: .customLong("no-fast-retransmit"), help: "Resend only on the timer, as the kernel does (no resend as soon as later packets are acked).")
-        var noFastRetransmit = false
+        @Flag(name: .customLong("kernel-retransmit"),
+              help: "Resend only on the timer, as the kernel does (not as soon as later packets are acked, nor after a few round trips).")
+        var kernelRetransmit = false
 
         @Option(help: ArgumentHelp("MACHINE_ARCH for a made-up header (default: from a minidump, else amd64).", valueName: "arch"))
         var architecture: String?
@@ -125,7 +128,7 @@ struct NetdumpCommand: ParsableCommand {
             let payloadSize = min(Netdump.maxPayload, Netdump.payloadSize(mtu: mtu, ipv6: address.protocol == .inet6))
             let configuration = NetdumpSender.Configuration(
                 payloadSize: payloadSize, window: window, retransmitTimeout: .milliseconds(Int64(retransmitMilliseconds)),
-                maxRetransmissions: retries, fastRetransmitAfter: noFastRetransmit ? nil : 3)
+                maxRetransmissions: retries, fastRetransmitAfter: kernelRetransmit ? nil : 3, earlyRetransmit: !kernelRetransmit)
             let total = data.size
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             defer { try? group.syncShutdownGracefully() }
@@ -134,7 +137,7 @@ struct NetdumpCommand: ParsableCommand {
             if progress {
                 report = { s in
                     let done = min(total, s.payloadBytesSent)
-                    let resent = s.timerRetransmissions + s.fastRetransmissions
+                    let resent = s.timerRetransmissions + s.fastRetransmissions + s.earlyRetransmissions
                     printError("netdump: \(done >> 20) of \(total >> 20) MiB sent, \(resent) resent")
                 }
             }
@@ -163,6 +166,7 @@ struct SendResult: Encodable {
     var packetsPerSecond: Double
     var retransmissions: UInt64
     var fastRetransmissions: UInt64
+    var earlyRetransmissions: UInt64
 
     init(server: String, bytes: UInt64, seconds: Double, statistics s: NetdumpSender.Statistics) {
         self.server = server
@@ -173,10 +177,12 @@ struct SendResult: Encodable {
         packetsPerSecond = seconds > 0 ? Double(s.packetsSent) / seconds : 0
         retransmissions = s.timerRetransmissions
         fastRetransmissions = s.fastRetransmissions
+        earlyRetransmissions = s.earlyRetransmissions
     }
 
     var text: String {
         "sent \(bytes) bytes to \(server) in \(fixed(seconds, 2)) s: \(fixed(megabytesPerSecond, 1)) MB/s, "
-            + "\(packets) packets (\(fixed(packetsPerSecond, 0))/s), \(retransmissions) resent on timeout, \(fastRetransmissions) resent early"
+            + "\(packets) packets (\(fixed(packetsPerSecond, 0))/s); resent \(retransmissions) on the timer, "
+            + "\(fastRetransmissions) after later acks, \(earlyRetransmissions) after a few round trips"
     }
 }

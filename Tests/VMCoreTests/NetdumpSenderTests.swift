@@ -70,7 +70,7 @@ struct NetdumpSenderTests {
 
     @Test("an unacked packet is resent after the timeout, and the dump fails after 10 resends")
     func retransmitAndGiveUp() {
-        var s = NetdumpSender(messages: [.init(.vmcore, length: 100)], configuration: .init(fastRetransmitAfter: nil))
+        var s = NetdumpSender(messages: [.init(.vmcore, length: 100)], configuration: .kernel())
         var now = t0
         #expect(drain(&s, at: now).count == 1)
         s.tick(at: now + .milliseconds(999))
@@ -103,6 +103,28 @@ struct NetdumpSenderTests {
         s.acknowledge(6, at: t0)
         s.acknowledge(7, at: t0)
         #expect(s.statistics.fastRetransmissions == 1)
+    }
+
+    @Test("an early resend comes after four round trips, then twice as late each time, and does not count as a try")
+    func earlyRetransmit() {
+        var s = NetdumpSender(messages: [.init(.vmcore, length: 1448 * 3)],
+                              configuration: .init(fastRetransmitAfter: nil, minimumEarlyRetransmit: .milliseconds(2)))
+        _ = drain(&s, at: t0)
+        s.acknowledge(1, at: t0 + .milliseconds(1))  // one round trip of 1 ms
+        s.acknowledge(2, at: t0 + .milliseconds(1))
+        #expect(s.smoothedRTT == 1_000_000)
+        s.tick(at: t0 + .milliseconds(3))
+        #expect(drain(&s, at: t0 + .milliseconds(3)).isEmpty)
+        s.tick(at: t0 + .milliseconds(4))
+        #expect(drain(&s, at: t0 + .milliseconds(4)).map(\.header.seqno) == [3])
+        s.tick(at: t0 + .milliseconds(11))
+        #expect(drain(&s, at: t0 + .milliseconds(11)).isEmpty)
+        s.tick(at: t0 + .milliseconds(12))
+        #expect(drain(&s, at: t0 + .milliseconds(12)).map(\.header.seqno) == [3])
+        #expect(s.statistics.earlyRetransmissions == 2 && s.statistics.timerRetransmissions == 0)
+        // The kernel's timer still counts from the first transmission.
+        s.tick(at: t0 + .seconds(1))
+        #expect(s.statistics.timerRetransmissions == 1)
     }
 
     @Test("FINISHED from the server ends the dump")

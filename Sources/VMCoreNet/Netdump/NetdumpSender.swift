@@ -13,12 +13,15 @@ import NIOCore
 /// Where we differ from the kernel, and why the server cannot tell:
 /// - the kernel sends the data in 64 KiB calls and waits for all their acks before the next;
 ///   we slide the window instead, one new packet per ack;
-/// - besides the kernel's timer (resend what is unacked after about a second, give up after
-///   10 resends of a packet), a packet passed by `fastRetransmitAfter` acks of packets sent
-///   after it is resent at once, so one lost packet costs a round trip, not a second.
+/// - besides the kernel's timer (resend what is unacked every `retransmitTimeout`, about a
+///   second, and give up after 10 resends), a packet passed by `fastRetransmitAfter` acks of
+///   packets sent after it is resent at once, and with `earlyRetransmit` a packet unacked for
+///   a few round trips is resent before the second is up (backing off, twice as long each
+///   time). On a lossy network the kernel loses a second per lost packet whose window has
+///   nothing behind it; these keep a sender going at near the link's pace.
 ///
-/// Use: `start(at:)`, then feed `acknowledge(_:at:)` and `tick(at:)`, and after each call take
-/// `nextPacket(at:)` until it returns nil; `state` says when it is over.
+/// Use: feed `acknowledge(_:at:)` and `tick(at:)`, and after each call take `nextPacket(at:)`
+/// until it returns nil; `state` says when it is over.
 public struct NetdumpSender: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// Payload bytes per packet: `Netdump.payloadSize(mtu:)` (1448 at MTU 1500), at most
@@ -33,15 +36,33 @@ public struct NetdumpSender: Sendable {
         /// Resend a packet as soon as this many later-sent packets are acked before it; nil
         /// to rely on the timer alone, as the kernel does.
         public var fastRetransmitAfter: Int?
+        /// Resend a packet unacked for four smoothed round trips (at least
+        /// `minimumEarlyRetransmit`), doubling the wait each time, until the timer takes over.
+        public var earlyRetransmit: Bool
+        public var minimumEarlyRetransmit: TimeAmount
 
         public init(payloadSize: Int = Netdump.payloadSize(mtu: 1500), window: Int = Netdump.maxInFlight,
                     retransmitTimeout: TimeAmount = .seconds(Netdump.retransmitSeconds), maxRetransmissions: Int = Netdump.retries,
-                    fastRetransmitAfter: Int? = 3) {
+                    fastRetransmitAfter: Int? = 3, earlyRetransmit: Bool = true, minimumEarlyRetransmit: TimeAmount = .milliseconds(2)) {
             self.payloadSize = payloadSize
             self.window = window
             self.retransmitTimeout = retransmitTimeout
             self.maxRetransmissions = maxRetransmissions
             self.fastRetransmitAfter = fastRetransmitAfter
+            self.earlyRetransmit = earlyRetransmit
+            self.minimumEarlyRetransmit = minimumEarlyRetransmit
+        }
+
+        /// The kernel's behaviour: resends only on the timer.
+        public static func kernel(payloadSize: Int = Netdump.payloadSize(mtu: 1500)) -> Configuration {
+            Configuration(payloadSize: payloadSize, fastRetransmitAfter: nil, earlyRetransmit: false)
+        }
+
+        /// How often `tick(at:)` should run for the timers to be on time.
+        public var tickInterval: TimeAmount {
+            let timer = retransmitTimeout.nanoseconds / 4
+            let early = earlyRetransmit ? minimumEarlyRetransmit.nanoseconds : timer
+            return .nanoseconds(max(1_000_000, min(timer, early, 250_000_000)))
         }
     }
 
@@ -73,8 +94,12 @@ public struct NetdumpSender: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var packetsSent: UInt64 = 0
         public var payloadBytesSent: UInt64 = 0
+        /// Resends by the kernel's timer (each counts towards `maxRetransmissions`).
         public var timerRetransmissions: UInt64 = 0
+        /// Resends after three later packets were acked.
         public var fastRetransmissions: UInt64 = 0
+        /// Resends after a few round trips without an ack.
+        public var earlyRetransmissions: UInt64 = 0
         public var acks: UInt64 = 0
         /// Acks for packets already acked or outside the window (duplicates, strays).
         public var ignoredAcks: UInt64 = 0
@@ -84,10 +109,13 @@ public struct NetdumpSender: Sendable {
         var seqno: UInt32 = 0
         var offset: UInt64 = 0
         var length: UInt32 = 0
+        var firstSentAt: NIODeadline = .uptimeNanoseconds(0)
         var sentAt: NIODeadline = .uptimeNanoseconds(0)
         /// Order of the latest transmission, to tell acks of later packets from reordering.
         var transmission: UInt64 = 0
+        var sends = 0
         var timeouts = 0
+        var earlyResends = 0
         var laterAcks = 0
         var acked = true
         var queued = false
@@ -108,6 +136,9 @@ public struct NetdumpSender: Sendable {
     private var slots: [Slot]
     private var resend: [UInt32] = []
     private var transmissions: UInt64 = 0
+    /// Smoothed round-trip time in nanoseconds, from packets acked after one transmission
+    /// (Karn's rule: a resent packet's ack could answer either copy).
+    public private(set) var smoothedRTT: Int64?
 
     public init(messages: [Message], configuration: Configuration = Configuration()) {
         precondition(!messages.isEmpty)
@@ -143,6 +174,7 @@ public struct NetdumpSender: Sendable {
             guard slots[i].seqno == seqno, !slots[i].acked else { continue }
             slots[i].queued = false
             slots[i].sentAt = now
+            slots[i].sends += 1
             transmissions += 1
             slots[i].transmission = transmissions
             slots[i].laterAcks = 0
@@ -158,8 +190,8 @@ public struct NetdumpSender: Sendable {
         let seqno = next
         next &+= 1
         transmissions += 1
-        slots[slotIndex(seqno)] = Slot(seqno: seqno, offset: sentInMessage, length: length, sentAt: now,
-                                       transmission: transmissions, acked: false)
+        slots[slotIndex(seqno)] = Slot(seqno: seqno, offset: sentInMessage, length: length, firstSentAt: now, sentAt: now,
+                                       transmission: transmissions, sends: 1, acked: false)
         let header = NetdumpMessageHeader(type: message.type, seqno: seqno, offset: sentInMessage, length: length)
         sentInMessage += UInt64(length)
         messageStarted = true
@@ -183,6 +215,10 @@ public struct NetdumpSender: Sendable {
             return
         }
         slots[i].acked = true
+        if slots[i].sends == 1 {
+            let sample = (now - slots[i].sentAt).nanoseconds
+            smoothedRTT = smoothedRTT.map { $0 - $0 / 8 + sample / 8 } ?? sample
+        }
         let ackedTransmission = slots[i].transmission
         if let threshold = configuration.fastRetransmitAfter {
             var s = base
@@ -217,25 +253,39 @@ public struct NetdumpSender: Sendable {
         resend.removeAll()
     }
 
-    /// The timer: queues every packet unacked for `retransmitTimeout`, and fails the dump
-    /// when one has already been resent `maxRetransmissions` times (`ETIMEDOUT`).
+    /// The timers. Every `retransmitTimeout` since its first transmission an unacked packet
+    /// is resent, and the dump fails once one has been resent `maxRetransmissions` times
+    /// (`ETIMEDOUT`). In between, with `earlyRetransmit`, a packet unacked for the current
+    /// early wait is resent too, without counting towards the limit.
     public mutating func tick(at now: NIODeadline) {
         guard state == .running else { return }
+        let rto = configuration.retransmitTimeout.nanoseconds
+        let early = max(configuration.minimumEarlyRetransmit.nanoseconds, 4 * (smoothedRTT ?? 0))
         var s = base
         while s != next {
             let i = slotIndex(s)
-            if !slots[i].acked && !slots[i].queued && now - slots[i].sentAt >= configuration.retransmitTimeout {
+            defer { s &+= 1 }
+            guard !slots[i].acked && !slots[i].queued else { continue }
+            let periods = Int((now - slots[i].firstSentAt).nanoseconds / max(rto, 1))
+            if periods > slots[i].timeouts {
                 if slots[i].timeouts >= configuration.maxRetransmissions {
                     state = .failed(VMCoreNetError(.timedOut, "netdump server", "no ack for \(messages[current].type.name) packet \(s)",
                                                    "\(configuration.maxRetransmissions) retransmissions went unanswered"))
                     return
                 }
-                slots[i].timeouts += 1
+                slots[i].timeouts = periods
                 slots[i].queued = true
                 resend.append(s)
                 statistics.timerRetransmissions += 1
+            } else if configuration.earlyRetransmit {
+                let wait = early << min(slots[i].earlyResends, 20)
+                if wait < rto && (now - slots[i].sentAt).nanoseconds >= wait {
+                    slots[i].earlyResends += 1
+                    slots[i].queued = true
+                    resend.append(s)
+                    statistics.earlyRetransmissions += 1
+                }
             }
-            s &+= 1
         }
     }
 

@@ -35,9 +35,7 @@ public final class NetdumpSenderHandler: ChannelInboundHandler {
         sender = NetdumpSender(messages: source.messages, configuration: configuration)
         self.promise = promise
         self.progress = progress
-        // A few timer looks per timeout: resends go out between 1 and 1.25 timeouts late.
-        let quarter = configuration.retransmitTimeout.nanoseconds / 4
-        tickInterval = .nanoseconds(min(max(quarter, 1_000_000), 250_000_000))
+        tickInterval = configuration.tickInterval
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
