@@ -28,3 +28,5 @@ echo; echo "== the kernel log"
 python3 Benchmarks/dmesg_bench.py "${dumps[@]}" "$@"
 echo; echo "== FreeBSD minidumps"
 python3 Benchmarks/minidump_bench.py
+echo; echo "== netdump over loopback"
+python3 Benchmarks/netdump_bench.py

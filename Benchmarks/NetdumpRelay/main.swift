@@ -1,7 +1,7 @@
 // netdump-relay LISTEN_HOST SERVER_HOST SERVER_PORT LOSS DUPLICATION REORDERING [SEED]
 //
-// Runs LossyUDPRelay until killed; prints "port N" once listening, and the counters on SIGTERM.
-import Dispatch
+// Runs LossyUDPRelay until its standard input ends; prints "port N" once listening, and
+// the counters at the end.
 import NIOCore
 import NIOPosix
 import VMCoreTestSupport
@@ -29,17 +29,9 @@ let impairment = LossyUDPRelay.Impairment(loss: loss, duplication: dup, reorderi
 let relay = try LossyUDPRelay.start(host: args[1], server: server, impairment: impairment, group: group).wait()
 say("port \(relay.address.port!)")
 
-let stop = DispatchSemaphore(value: 0)
-signal(SIGTERM, SIG_IGN)
-signal(SIGINT, SIG_IGN)
-let sources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
-    let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    s.setEventHandler { stop.signal() }
-    s.resume()
-    return s
-}
-stop.wait()
+// Runs until standard input ends (the benchmark closes it), then prints the counters.
+var byte: UInt8 = 0
+while read(0, &byte, 1) > 0 {}
 let c = try relay.counters.wait()
 say("forwarded \(c.forwarded) dropped \(c.dropped) duplicated \(c.duplicated) reordered \(c.reordered)")
-_ = sources
 exit(0)
