@@ -65,6 +65,9 @@ public struct NetdumpSession: Sendable {
     public private(set) var key: ByteRangeSet
     /// Set by the first FINISHED; after it only FINISHED retransmissions are answered.
     public private(set) var outcome: Outcome?
+    /// Whether a KDH too short to hold a header has been noted (once: the info file must not
+    /// grow with every such packet).
+    public private(set) var shortHeaderSeen = false
 
     public init(limits: Limits = Limits(), now: NIODeadline) {
         self.limits = limits
@@ -129,6 +132,11 @@ public struct NetdumpSession: Sendable {
     private mutating func receiveHeader(_ message: NetdumpMessage) -> Verdict {
         let h = message.header
         guard message.payload.readableBytes >= KernelDumpHeader.size else {
+            guard !shortHeaderSeen else {
+                return .drop(VMCoreNetError(.unexpected, "", "another KDH too short to hold a header",
+                                            "\(message.payload.readableBytes) bytes"))
+            }
+            shortHeaderSeen = true
             anyDataReceived = true
             return .badHeader(ack: h.seqno)
         }

@@ -128,7 +128,9 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
             } catch {
                 return end(.failed(error))
             }
-            core.logger.log(.info, "dump.key", ("client", clientText), ("offset", "\(offset)"), ("bytes", "\(message.payload.readableBytes)"))
+            if offset == 0 {
+                core.logger.log(.info, "dump.key", ("client", clientText), ("file", "key.\(host).\(files!.index)"))
+            }
             sendAck(ack)
         case .header(let ack):
             guard openFiles() else { return }
