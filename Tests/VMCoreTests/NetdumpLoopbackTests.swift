@@ -133,6 +133,14 @@ struct NetdumpLoopbackTests {
         #expect(try server.withCore { $0.completeDumps }.wait() == 3)
     }
 
+    @Test("a second server cannot take the herald port of the first")
+    func portTaken() throws {
+        let server = try startServer("127.0.0.1")
+        defer { shutDown(server) }
+        let port = server.heraldAddresses[0].port!
+        #expect(throws: VMCoreNetError.self) { _ = try startServer("127.0.0.1") { $0.heraldPort = port } }
+    }
+
     @Test("a client that goes silent midway leaves a dump labelled incomplete after the timeout")
     func silentClient() throws {
         let server = try startServer("127.0.0.1") { $0.clientTimeout = .milliseconds(300); $0.checkInterval = .milliseconds(100) }

@@ -168,6 +168,16 @@ struct NetdumpServerTests {
         #expect(s.logs.count("dump.incomplete") == 1)
     }
 
+    @Test("a session whose socket closes under it is labelled incomplete")
+    func socketClosed() throws {
+        let s = try EmbeddedNetdumpServer()
+        try s.herald(from: client)
+        try s.send(netdumpPacket(.vmcore, seqno: 2, offset: 0, [1, 2, 3]), from: client)
+        try s.factory.channels[client]!.close().wait()
+        #expect(s.core.sessionCount == 0)
+        #expect(s.text("info.198.51.100.7.0")?.hasSuffix("Dump incomplete: the session's socket closed\n") == true)
+    }
+
     @Test("the timeout is configurable")
     func shortTimeout() throws {
         let s = try EmbeddedNetdumpServer { $0.clientTimeout = .seconds(5); $0.checkInterval = .seconds(1) }

@@ -61,8 +61,9 @@ public final class NetdumpServer: Sendable {
     }
 
     private static func heraldBootstrap(loop: any EventLoop, core: NIOLoopBound<NetdumpServerCore>, ipv6: Bool) -> DatagramBootstrap {
+        // No SO_REUSEADDR: on Linux it would let a second server bind the same UDP port and
+        // take some of the heralds.
         var bootstrap = DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.receivePacketInfo, value: true)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: datagramCapacity))
             .channelInitializer { channel in

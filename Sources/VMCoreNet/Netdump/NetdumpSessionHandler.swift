@@ -12,7 +12,7 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
 
     /// Why a session ends other than by FINISHED.
     enum EndReason {
-        case timedOut, superseded, shutdown, evicted, lingerOver, storageFailed
+        case timedOut, superseded, shutdown, evicted, lingerOver, storageFailed, socketClosed
         case failed(VMCoreNetError)
 
         /// The info file's last line (netdumpd: "Dump incomplete: client timed out",
@@ -23,6 +23,7 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
             case .superseded: "Dump incomplete: client started a new dump"
             case .shutdown: "Dump incomplete: server shut down"
             case .evicted: "Dump incomplete: session closed to make room for another client"
+            case .socketClosed: "Dump incomplete: the session's socket closed"
             case .lingerOver, .storageFailed: ""
             case .failed(let error): "Dump unsuccessful: \(error.message)" + (error.detail.map { ": " + $0 } ?? "")
             }
@@ -42,6 +43,7 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
             case .evicted: "evicted"
             case .lingerOver: "closed"
             case .storageFailed: "storage_failed"
+            case .socketClosed: "socket_closed"
             case .failed: "failed"
             }
         }
@@ -86,12 +88,14 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
     public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        end(.socketClosed)
         self.context = nil
-        core.sessionClosed(self)
     }
 
+    /// The socket closed under the session (an error NIO does not recover from): whatever
+    /// was received is labelled incomplete, as for a timeout.
     public func channelInactive(context: ChannelHandlerContext) {
-        core.sessionClosed(self)
+        end(.socketClosed)
         context.fireChannelInactive()
     }
 
