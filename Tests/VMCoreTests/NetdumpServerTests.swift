@@ -117,6 +117,16 @@ struct NetdumpServerTests {
         #expect(s.text("info.198.51.100.7.0")?.contains("  Compression: \(name)\n") == true)
     }
 
+    @Test("encrypted and compressed: vmcore_encrypted.<host>.N.zst, as netdumpd's two renames make it")
+    func encryptedCompressed() throws {
+        let s = try EmbeddedNetdumpServer()
+        let payload = patternBytes(4096, seed: 4)
+        try sendDump(s, from: client, payload: payload, header: testHeader(length: 4000, keySize: 4096, compression: .zstd),
+                     key: patternBytes(4096, seed: 5))
+        #expect(s.file("vmcore_encrypted.198.51.100.7.0.zst") == Data(payload.prefix(4000)))
+        #expect(s.link("vmcore.198.51.100.7.last") == "vmcore_encrypted.198.51.100.7.0.zst")
+    }
+
     @Test("a late duplicate of the last block does not grow a compressed dump again")
     func compressedLateDuplicate() throws {
         let s = try EmbeddedNetdumpServer()

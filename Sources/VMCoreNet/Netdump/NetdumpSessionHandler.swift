@@ -5,7 +5,8 @@ import NIOCore
 ///
 /// The socket is connected to the client, so only its packets arrive here and every ack
 /// leaves from the session's own port, the port the client learns from the herald's ack.
-/// Acks are written as packets are handled and flushed once per batch of reads.
+/// Acks are written as packets are handled and flushed every 16 and at the end of each batch
+/// of reads; the data acked in a batch is written (`pwrite`) at its end too.
 public final class NetdumpSessionHandler: ChannelInboundHandler {
     public typealias InboundIn = AddressedEnvelope<ByteBuffer>
     public typealias OutboundOut = ByteBuffer
