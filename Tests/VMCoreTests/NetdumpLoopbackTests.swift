@@ -44,7 +44,7 @@ struct NetdumpLoopbackTests {
 
     /// Waits until the server has recorded `count` dumps (the last steps follow an fsync).
     func waitForDumps(_ server: NetdumpServer, _ count: Int) throws {
-        for _ in 0..<500 {
+        for _ in 0..<3000 {
             if try server.withCore({ $0.completeDumps + $0.incompleteDumps }).wait() >= count { return }
             usleep(10_000)
         }
@@ -99,7 +99,7 @@ struct NetdumpLoopbackTests {
         let relay = try LossyUDPRelay.start(host: "127.0.0.1", server: server.heraldAddresses[0], impairment: .hostile, group: group).wait()
         defer { _ = try? relay.close().wait() }
         let (path, bytes) = try payload("lossy", size: 16 << 20, seed: 3)
-        let configuration = NetdumpSender.Configuration(retransmitTimeout: .milliseconds(100))
+        let configuration = NetdumpSender.Configuration(retransmitTimeout: .milliseconds(200), maxRetransmissions: 25)
         let stats = try NetdumpClient.send(try source(path, length: bytes.count), to: relay.address, clientPort: 0,
                                            configuration: configuration, group: group).wait()
         try waitForDumps(server, 1)
@@ -116,7 +116,7 @@ struct NetdumpLoopbackTests {
         defer { shutDown(server) }
         let relay = try LossyUDPRelay.start(host: "127.0.0.1", server: server.heraldAddresses[0], impairment: .hostile, group: group).wait()
         defer { _ = try? relay.close().wait() }
-        let configuration = NetdumpSender.Configuration(retransmitTimeout: .milliseconds(100))
+        let configuration = NetdumpSender.Configuration(retransmitTimeout: .milliseconds(200), maxRetransmissions: 25)
         var payloads: [[UInt8]] = []
         var sends: [EventLoopFuture<NetdumpSender.Statistics>] = []
         for i in 0..<3 {
@@ -185,7 +185,7 @@ struct NetdumpCLITests {
         server.standardError = try FileHandle(forWritingTo: log)
         try server.run()
         defer { if server.isRunning { server.terminate() } }
-        for _ in 0..<200 where !(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self).contains("server.listening")) {
+        for _ in 0..<750 where !(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self).contains("server.listening")) {
             usleep(20_000)
         }
         #expect(try String(contentsOfFile: pidfile, encoding: .utf8) == "\(server.processIdentifier)\n")
@@ -196,7 +196,7 @@ struct NetdumpCLITests {
         #expect(result["bytes"] as? Int == sample.bytes.count)
 
         var received: Data?
-        for _ in 0..<200 {
+        for _ in 0..<750 {
             if String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self).contains("dump.complete") {
                 received = FileManager.default.contents(atPath: dumps.appendingPathComponent("vmcore.127.0.0.1.0").path)
                 break
