@@ -16,7 +16,8 @@ struct VMCoreTool: ParsableCommand {
         QEMU; zlib, lzo, snappy and zstd pages; split sets) and makedumpfile flattened streams \
         in place, FreeBSD minidumps and textdumps, and any of them gzip- or zstd-compressed \
         (vmcore.N.gz, vmcore.N.zst), through a copy decompressed once into $VMCORE_CACHE_DIR \
-        (default ~/.cache/vmcore).
+        (default ~/.cache/vmcore). vmcore netdumpd receives FreeBSD dumps sent over the network \
+        (netdump), and vmcore netdump send ships a saved one to such a server.
         """,
         version: "0.1.0",
         subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self,
