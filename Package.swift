@@ -5,12 +5,14 @@ let package = Package(
     name: "swift-vmcore",
     products: [
         .library(name: "VMCore", targets: ["VMCore"]),
+        .library(name: "VMCoreNet", targets: ["VMCoreNet"]),
         .executable(name: "vmcore", targets: ["vmcore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // RSA key unwrapping, AES-256-CBC and ChaCha20 for encrypted kernel dumps (EKCD), SHA-256.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // System libraries: the same page codecs makedumpfile, crash and libkdumpfile link.
@@ -20,30 +22,61 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
 
         // Linux file calls the Glibc module leaves out (sync_file_range).
-        .target(name: "CSystem"),
+        .target(name: "CVMCoreSystem"),
         .target(
             name: "VMCore",
             dependencies: [
-                "CZlib", "CZstd", "CLZO", "CSnappy", "CSystem",
+                "CZlib", "CZstd", "CLZO", "CSnappy", "CVMCoreSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // SwiftNIO servers and clients: netdump (netdumpd(8) and the kernel's sender). VMCore
+        // itself stays free of NIO.
+        .target(
+            name: "VMCoreNet",
+            dependencies: [
+                "VMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "vmcore",
             dependencies: [
                 "VMCore",
+                "VMCoreNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Builders that write dump files byte by byte, for tests (and later `vmcore dumpdev`).
+        // Builders that write dump files byte by byte, for tests;
+        // a lossy UDP relay for the netdump tests and benchmark.
         .target(
             name: "VMCoreTestSupport",
-            dependencies: ["VMCore", "CZlib", "CZstd", .product(name: "_CryptoExtras", package: "swift-crypto")]
+            dependencies: [
+                "VMCore", "CZlib", "CZstd", .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The relay on its own, for Benchmarks/netdump_bench.py.
+        .executableTarget(
+            name: "netdump-relay",
+            dependencies: [
+                "VMCoreTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/NetdumpRelay"
         ),
         .testTarget(
             name: "VMCoreTests",
-            dependencies: ["VMCore", "VMCoreTestSupport"]
+            dependencies: [
+                "VMCore", "VMCoreNet", "VMCoreTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

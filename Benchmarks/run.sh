@@ -30,3 +30,5 @@ echo; echo "== FreeBSD minidumps"
 python3 Benchmarks/minidump_bench.py
 echo; echo "== FreeBSD savecore and decrypt"
 python3 Benchmarks/savecore_bench.py
+echo; echo "== netdump over loopback"
+python3 Benchmarks/netdump_bench.py

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VMCore
+import VMCoreNet
 
 #if canImport(Glibc)
 import Glibc
@@ -15,10 +16,12 @@ struct VMCoreTool: ParsableCommand {
         QEMU; zlib, lzo, snappy and zstd pages; split sets) and makedumpfile flattened streams \
         in place, FreeBSD minidumps and textdumps, and any of them gzip- or zstd-compressed \
         (vmcore.N.gz, vmcore.N.zst), through a copy decompressed once into $VMCORE_CACHE_DIR \
-        (default ~/.cache/vmcore).
+        (default ~/.cache/vmcore). vmcore netdumpd receives FreeBSD dumps sent over the network \
+        (netdump), and vmcore netdump send ships a saved one to such a server.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self, Decrypt.self, SavecoreCommand.self, DumpdevCommand.self]
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Check.self, TextdumpCommand.self,
+                      SavecoreCommand.self, Decrypt.self, DumpdevCommand.self, NetdumpdCommand.self, NetdumpCommand.self]
     )
 
     /// Runs the command; a VMCoreError prints its one sentence and exits 1.
@@ -27,6 +30,9 @@ struct VMCoreTool: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as VMCoreError {
+            printError("vmcore: \(error)")
+            Self.exit(withError: ExitCode(1))
+        } catch let error as VMCoreNetError {
             printError("vmcore: \(error)")
             Self.exit(withError: ExitCode(1))
         } catch {

@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CSystem
+import CVMCoreSystem
 
 /// A file that appears under its name only when it is complete: written under a temporary
 /// name in the same directory, then `fsync`ed and renamed into place by `commit`. A file

@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include "csystem.h"
+#include "cvmcoresystem.h"
 
 int csystem_start_writeback(int fd, long long offset, long long count) {
 #ifdef __linux__
