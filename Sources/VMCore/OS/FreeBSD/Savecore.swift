@@ -1,5 +1,3 @@
-import Crypto
-import CZlib
 
 /// Saving a FreeBSD dump off its dump device, as savecore(8) does (`sbin/savecore/savecore.c`,
 /// `DoFile()`; freebsd.md §2.2–2.5), with stronger guarantees: every file is written under a
@@ -223,12 +221,12 @@ public struct Savecore: Sendable {
     /// A read error ends the copy: the file is kept, marked incomplete, only with `-f`.
     func write(_ payload: any ByteSource, to name: String, compression: StreamDecoder.Format?, sparse: Bool) throws(VMCoreError) -> Copy {
         let file = try AtomicFile(directory: directory, name: name)
-        var hasher = SHA256()
+        var hasher = StreamSHA256()
         var written: UInt64 = 0
         var flushedTo: UInt64 = 0
         // What was handed to the file and what reads back from it are checksummed apart (CRC-32);
         // the SHA-256 recorded in info.N is of the bytes read back.
-        var writtenCRC: UInt = 0, readCRC: UInt = 0
+        var writtenCRC = StreamCRC32(), readCRC = StreamCRC32()
         var verified: UInt64 = 0
         var check = [UInt8](repeating: 0, count: 1 << 20)
         var failure: String?
@@ -242,7 +240,7 @@ public struct Savecore: Sendable {
             encoder = nil
         }
         func emit(_ bytes: [UInt8], _ count: Int) throws(VMCoreError) {
-            writtenCRC = bytes.withUnsafeBufferPointer { crc32_z(writtenCRC, $0.baseAddress, count) }
+            writtenCRC.update(bytes, count: count)
             if sparse {
                 try DecompressedCache.writeSkippingZeroBlocks(bytes, count: count, at: written, to: file)
             } else {
@@ -263,10 +261,8 @@ public struct Savecore: Sendable {
             while verified < end {
                 let n = Int(min(UInt64(check.count), end - verified))
                 try file.read(into: &check, at: verified, count: n)
-                check.withUnsafeBufferPointer { p in
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[0..<n])))
-                    readCRC = crc32_z(readCRC, p.baseAddress, n)
-                }
+                hasher.update(check, count: n)
+                readCRC.update(check, count: n)
                 verified += UInt64(n)
             }
         }
@@ -296,27 +292,23 @@ public struct Savecore: Sendable {
         }
         try readBack(upTo: written)
         try file.commit(length: written)
-        return Copy(bytes: written, sha256: Self.hex(hasher.finalize()), readBackMatches: writtenCRC == readCRC,
+        return Copy(bytes: written, sha256: hasher.hex(), readBackMatches: writtenCRC == readCRC,
                     complete: failure == nil, failure: failure)
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// The SHA-256 of a whole file, read in 1 MiB pieces.
     public static func sha256(of source: any ByteSource) throws(VMCoreError) -> String {
-        var hasher = SHA256()
+        var hasher = StreamSHA256()
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         var at: UInt64 = 0
         while at < source.size {
             let n = Int(min(UInt64(chunk), source.size - at))
             try source.read(into: &buffer, bufferOffset: 0, at: at, count: n)
-            buffer.withUnsafeBufferPointer { hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[0..<n]))) }
+            hasher.update(buffer, count: n)
             at += UInt64(n)
         }
-        return hex(hasher.finalize())
+        return hasher.hex()
     }
 
     /// `info.N` in savecore's text form (libxo text style), with what was saved and its SHA-256.
