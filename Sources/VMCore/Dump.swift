@@ -219,7 +219,7 @@ public final class Dump: Sendable {
     static func checkReadable(_ d: FreeBSDDumpDevice) throws(VMCoreError) {
         let file = d.source.name
         if let key = d.key {
-            let cipher = KernelDumpKey.Cipher(rawValue: key.encryption).map { $0 == .aes256CBC ? "AES-256-CBC" : "ChaCha20" } ?? "cipher \(key.encryption)"
+            let cipher = KernelDumpKey.Cipher(rawValue: key.encryption)?.name ?? "cipher \(key.encryption)"
             throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is encrypted (\(cipher), key at \(hex(d.keyOffset ?? 0)))",
                               "save it with savecore (vmcore_encrypted.N and key.N), then decrypt it with the RSA private key (decryptcore) before reading it")
         }
@@ -227,8 +227,8 @@ public final class Dump: Sendable {
             throw Textdump.holdsNoMemory(d.source) ?? VMCoreError(.unsupported, file: file, offset: d.leaderOffset, "a textdump holds no memory")
         }
         if d.header.compression != .none {
-            throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is \(d.header.compression == .gzip ? "gzip" : "zstd")-compressed on the device",
-                              "save it with savecore (vmcore.N.\(d.header.compression == .gzip ? "gz" : "zst")) and read the saved file")
+            throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is \(d.header.compression.name)-compressed on the device",
+                              "save it with savecore (vmcore.N\(d.header.compression.suffix ?? "")) and read the saved file")
         }
     }
 

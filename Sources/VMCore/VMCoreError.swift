@@ -46,6 +46,11 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// `MESSAGE: DETAIL`, without the file and offset: for a warning that names its context.
+    public var reason: String {
+        detail.map { "\(message): \($0)" } ?? message
+    }
+
     /// `FILE: MESSAGE at offset 0x…: DETAIL`, leaving out what is not known.
     public var description: String {
         var text = file.isEmpty ? message : "\(file): \(message)"

@@ -61,9 +61,8 @@ struct Decrypt: ParsableCommand {
         }
         let r = try EncryptedDump.decrypt(encrypted: input, keyFile: key, privateKeyFile: privateKey, output: output,
                                           decompress: decompress, replace: force)
-        let cipher = r.cipher == .aes256CBC ? "AES-256-CBC" : "ChaCha20"
         if verbose {
-            printError("vmcore: \(input): \(r.bytesRead) bytes decrypted with \(cipher): a \(r.payload)\(r.decompressed ? ", decompressed" : "") -> \(output) (\(r.bytesWritten) bytes)")
+            printError("vmcore: \(input): \(r.bytesRead) bytes decrypted with \(r.cipher.name): a \(r.payload)\(r.decompressed ? ", decompressed" : "") -> \(output) (\(r.bytesWritten) bytes)")
         }
         if !r.decompressed && (r.payload == "gzip" || r.payload == "zstd") {
             printError("vmcore: \(output) is a \(r.payload) stream: every vmcore command reads it as it is; --decompress writes it decompressed")

@@ -73,7 +73,7 @@ public final class PageTableWalker: Sendable {
             } catch {
                 throw VMCoreError(.translation, file: file,
                                   "\(level.name.uppercased()) table at physical \(hex(table)) is not readable while translating \(hex(va))",
-                                  "\(level.name)[\(index)]: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+                                  "\(level.name)[\(index)]: \(error.reason)")
             }
             var entry: UInt64 = 0
             for b in stride(from: architecture.entrySize - 1, through: 0, by: -1) { entry = entry << 8 | UInt64(entryBytes[b]) }

@@ -33,7 +33,7 @@ public struct ReceivedDumpHeader: Sendable, Equatable {
             header = try? KernelDumpHeader(bytes: cleared, file: "KDH", offset: 0, verifyParity: false)
             if header == nil { problem = error.message }
         } catch {
-            problem = error.message + (error.detail.map { ": " + $0 } ?? "")
+            problem = error.reason
         }
     }
 
@@ -41,21 +41,12 @@ public struct ReceivedDumpHeader: Sendable, Equatable {
     /// version 3, which has no such field.
     public var compressionName: String? {
         guard let code = compressionCode else { return nil }
-        switch code {
-        case 0: return "none"
-        case 1: return "gzip"
-        case 2: return "zstd"
-        default: return "???"
-        }
+        return KernelDumpHeader.Compression(rawValue: code)?.name ?? "???"
     }
 
     /// The suffix netdumpd appends to the core file of a compressed dump (`suffixes[]`).
     public var compressedSuffix: String? {
-        switch compressionCode {
-        case 1: ".gz"
-        case 2: ".zst"
-        default: nil
-        }
+        compressionCode.flatMap(KernelDumpHeader.Compression.init(rawValue:))?.suffix
     }
 
     /// Whether the dump is encrypted (version 2 and later, `dumpkeysize` > 0): netdumpd then

@@ -157,6 +157,6 @@ public struct DumpDeviceWriter {
         if !keyBlock.isEmpty { try file.write(keyBlock, 0..<keyBlock.count, at: leader + bs) }
         try file.write(block(trailing), 0..<blockSize, at: trailer)
         try file.commit(length: media)
-        return Written(header: header, mediaSize: media, payloadOffset: textdump ? trailer - extent : payloadStart)
+        return Written(header: header, mediaSize: media, payloadOffset: payloadStart)
     }
 }

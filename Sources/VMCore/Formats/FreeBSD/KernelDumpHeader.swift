@@ -5,7 +5,27 @@
 /// v3: 12-CURRENT compression; v4: current). A valid header XORs to zero over its 128 32-bit words.
 public struct KernelDumpHeader: Sendable, Equatable {
     public enum Kind: String, Sendable { case kernelDump = "FreeBSD Kernel Dump", textDump = "FreeBSD Text Dump", cleared = "Cleared Kernel Dump" }
-    public enum Compression: UInt8, Sendable { case none = 0, gzip = 1, zstd = 2 }
+    public enum Compression: UInt8, Sendable {
+        case none = 0, gzip = 1, zstd = 2
+
+        /// The name savecore and netdumpd print ("none", "gzip", "zstd").
+        public var name: String {
+            switch self {
+            case .none: "none"
+            case .gzip: "gzip"
+            case .zstd: "zstd"
+            }
+        }
+
+        /// The suffix a compressed dump's file gets (".gz", ".zst"); nil when not compressed.
+        public var suffix: String? {
+            switch self {
+            case .none: nil
+            case .gzip: ".gz"
+            case .zstd: ".zst"
+            }
+        }
+    }
 
     public var kind: Kind
     public var architecture: String
@@ -109,7 +129,12 @@ public struct KernelDumpHeader: Sendable, Equatable {
 
 /// `struct kerneldumpkey` (`sys/sys/kerneldump.h`, packed, big-endian): the EKCD key block.
 public struct KernelDumpKey: Sendable, Equatable {
-    public enum Cipher: UInt8, Sendable { case aes256CBC = 1, chacha20 = 2 }
+    public enum Cipher: UInt8, Sendable {
+        case aes256CBC = 1, chacha20 = 2
+
+        /// "AES-256-CBC" or "ChaCha20".
+        public var name: String { self == .aes256CBC ? "AES-256-CBC" : "ChaCha20" }
+    }
     public var encryption: UInt8
     public var iv: [UInt8]
     public var encryptedKey: [UInt8]

@@ -50,7 +50,7 @@ public struct FreeBSDDumpHeaderFacts: Sendable, Codable {
         dumpLength = h.dumpLength
         dumpExtent = h.dumpExtent
         blockSize = h.blockSize
-        compression = h.compression == .none ? "none" : h.compression == .gzip ? "gzip" : "zstd"
+        compression = h.compression.name
         dumpTime = h.dumpTime
         dumpTimeUTC = formatUTC(Int64(clamping: h.dumpTime))
         hostname = h.hostname
@@ -64,13 +64,7 @@ public struct FreeBSDDumpHeaderFacts: Sendable, Codable {
         trailerOffset = hex(d.trailerOffset)
         payloadOffset = hex(d.payloadOffset)
         keySize = h.dumpKeySize
-        encryption = d.key.map { k in
-            switch KernelDumpKey.Cipher(rawValue: k.encryption) {
-            case .aes256CBC: "AES-256-CBC"
-            case .chacha20: "ChaCha20"
-            case nil: "unknown (\(k.encryption))"
-            }
-        }
+        encryption = d.key.map { k in KernelDumpKey.Cipher(rawValue: k.encryption)?.name ?? "unknown (\(k.encryption))" }
     }
 }
 
@@ -82,20 +76,18 @@ extension DumpFacts {
             let h = FreeBSDDumpHeaderFacts(d)
             dumpHeader = h
             if !h.hostname.isEmpty { hostname = h.hostname }
-            if !h.versionString.isEmpty {
-                let first = h.versionString.split(separator: "\n").first.map(String.init) ?? h.versionString
+            if let first = FreeBSDVersionString.firstLine(h.versionString) {
                 kernelVersion = first
-                kernelRelease = first.split(separator: " ").dropFirst().first.map(String.init)
+                kernelRelease = FreeBSDVersionString.release(first)
             }
-            if !h.panicString.isEmpty { panic = PanicSummary(kind: "panic", message: "panic: " + h.panicString, panicMessage: "panic: " + h.panicString) }
+            panic = PanicSummary(freeBSDMessages: [], panicString: h.panicString.isEmpty ? nil : h.panicString)
             dumpTime = Int64(clamping: d.header.dumpTime)
             dumpTimeUTC = h.dumpTimeUTC
         }
-        guard dump.minidump == nil else { return }  // minidumps add their own message-buffer facts
         do {
             add(messageBuffer: try dump.freebsdMessageBuffer())
         } catch {
-            warnings.append("message buffer not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+            warnings.append("message buffer not read: \(error.reason)")
         }
     }
 
@@ -105,7 +97,7 @@ extension DumpFacts {
         // "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC amd64", printed at boot.
         if let v = lines.last(where: { $0.hasPrefix("FreeBSD ") && $0.split(separator: " ").count >= 3 }) {
             kernelVersion = v
-            kernelRelease = String(v.split(separator: " ")[1])
+            kernelRelease = FreeBSDVersionString.release(v)
         }
         if let summary = PanicSummary(freeBSDMessages: lines, panicString: dumpHeader.flatMap { $0.panicString.isEmpty ? nil : $0.panicString }) {
             panic = summary
@@ -138,23 +130,14 @@ extension Dump {
 }
 
 extension DumpFacts {
-    /// A FreeBSD minidump: its header, and what the message buffer says (the kernel's version
-    /// line, the panic and the CPU that paniced).
-    mutating func add(minidump m: FreeBSDMinidump, dump: Dump) {
-        var order: String?
-        do {
-            let buffer = try dump.freebsdMessageBuffer()
-            add(messageBuffer: buffer)
-            order = buffer.source
-        } catch {
-            warnings.append("message buffer not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
-        }
+    /// A FreeBSD minidump's header (after `add(freebsd:)` has read its message buffer).
+    mutating func add(minidump m: FreeBSDMinidump) {
         let h = m.header
         let directMap = h.machine != .i386
         freebsd = FreeBSDFacts(machine: h.machine.rawValue, minidumpVersion: h.version, kernelBase: hex(h.kernelBase),
                                directMapBase: directMap ? hex(h.directMapBase) : nil, directMapEnd: directMap ? hex(h.directMapEnd) : nil,
                                directMapPhysical: h.machine == .arm64 || h.machine == .riscv ? hex(h.directMapPhysical) : nil,
                                flags: h.flags.map(hex), paeMode: h.paeMode,
-                               messageBufferSize: h.messageBufferSize, messageBufferOrder: order)
+                               messageBufferSize: h.messageBufferSize, messageBufferOrder: messageBufferOrder)
     }
 }

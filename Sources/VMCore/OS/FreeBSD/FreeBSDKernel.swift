@@ -60,21 +60,20 @@ public struct FreeBSDKernel: Sendable {
         } catch {
             throw VMCoreError(.notInDump, file: file, "\(what) (physical \(hex(physical))) is not in the dump", error.message)
         }
-        return b.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return try ByteReader(b, file: file, base: physical, order: .little).uint(0, width: bytes, what)
     }
 
     /// The message buffer through `msgbufp`: the pointer to the kernel's `struct msgbuf`
     /// (`sys/sys/msgbuf.h`: `msg_ptr`, `msg_magic`, `msg_size`, `msg_wseq`, …), then the ring.
     public func messageBuffer(_ space: any KernelAddressSpace, pointerSize: Int) throws(VMCoreError) -> FreeBSDMessageBuffer {
         let msgbufp = try required("msgbufp", for: "the message buffer")
-        func word(_ bytes: [UInt8], _ at: Int, _ n: Int) -> UInt64 {
-            bytes[at..<at + n].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        }
-        let pointer = word(try space.read(virtual: msgbufp, count: pointerSize), 0, pointerSize)
-        let header = try space.read(virtual: pointer, count: pointerSize + 16)
-        let ring = word(header, 0, pointerSize)
-        let magic = UInt32(word(header, pointerSize, 4)), size = UInt32(word(header, pointerSize + 4, 4))
-        let wseq = UInt32(word(header, pointerSize + 8, 4))
+        let file = symbols.file
+        let pointer = try ByteReader(try space.read(virtual: msgbufp, count: pointerSize), file: file, base: msgbufp, order: .little)
+            .uint(0, width: pointerSize, "msgbufp")
+        let header = ByteReader(try space.read(virtual: pointer, count: pointerSize + 16), file: file, base: pointer, order: .little)
+        let ring = try header.uint(0, width: pointerSize, "msg_ptr")
+        let magic = try header.u32(pointerSize, "msg_magic"), size = try header.u32(pointerSize + 4, "msg_size")
+        let wseq = try header.u32(pointerSize + 8, "msg_wseq")
         guard magic == FreeBSDMessageBuffer.magic else {
             throw VMCoreError(.corrupt, file: symbols.file, "msgbufp does not point at a struct msgbuf",
                               "msg_magic at \(hex(pointer + UInt64(pointerSize))) is \(hex(magic)), expected \(hex(FreeBSDMessageBuffer.magic))")

@@ -159,7 +159,7 @@ public struct Savecore: Sendable {
         let base = h.kind == .textDump ? "textdump.tar" : encrypted ? "vmcore_encrypted" : "vmcore"
         var suffix = ""
         if let compression { suffix = compression == .gzip ? ".gz" : ".zst" }
-        if compressedByKernel && !encrypted { suffix = h.compression == .gzip ? ".gz" : ".zst" }
+        if compressedByKernel && !encrypted { suffix = h.compression.suffix ?? "" }
         let coreName = "\(base).\(n)\(suffix)"
         log("writing \(compression == nil ? "" : "\(compression!.rawValue)-compressed ")core to \(directory)/\(coreName)")
 
@@ -296,35 +296,19 @@ public struct Savecore: Sendable {
                     complete: failure == nil, failure: failure)
     }
 
-    /// The SHA-256 of a whole file, read in 1 MiB pieces.
-    public static func sha256(of source: any ByteSource) throws(VMCoreError) -> String {
-        var hasher = StreamSHA256()
-        let chunk = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        var at: UInt64 = 0
-        while at < source.size {
-            let n = Int(min(UInt64(chunk), source.size - at))
-            try source.read(into: &buffer, bufferOffset: 0, at: at, count: n)
-            hasher.update(buffer, count: n)
-            at += UInt64(n)
-        }
-        return hasher.hex()
-    }
-
     /// `info.N` in savecore's text form (libxo text style), with what was saved and its SHA-256.
     public static func infoText(_ d: FreeBSDDumpDevice, device: String, bounds: Int, status: String,
                                 core: String, bytes: UInt64, sha256: String) -> String {
         let h = d.header
         var version = h.versionString
         if !version.hasSuffix("\n") { version += "\n" }
-        let compression = h.compression == .none ? "none" : h.compression == .gzip ? "gzip" : "zstd"
         return """
             Dump header from device: \(device)
               Architecture: \(h.architecture)
               Architecture Version: \(h.architectureVersion)
               Dump Length: \(h.dumpLength)
               Blocksize: \(h.blockSize)
-              Compression: \(compression)
+              Compression: \(h.compression.name)
               Dumptime: \(formatDumpTime(Int64(clamping: h.dumpTime)))
               Hostname: \(h.hostname)
               Magic: \(h.kind.rawValue)

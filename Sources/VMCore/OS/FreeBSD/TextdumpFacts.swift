@@ -68,7 +68,7 @@ extension Textdump {
             do {
                 return try contents(of: name).map { String(decoding: $0.filter { $0 != 0 }, as: UTF8.self) }
             } catch {
-                warnings.append("\(name) not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+                warnings.append("\(name) not read: \(error.reason)")
                 return nil
             }
         }

@@ -7,14 +7,14 @@ extension Dump {
         facts.operatingSystem = operatingSystem
         if operatingSystem == "FreeBSD" { facts.add(freebsd: self) }
         if let minidump {
-            facts.add(minidump: minidump, dump: self)
+            facts.add(minidump: minidump)
             return facts
         }
         guard architecture == .x86_64, operatingSystem != "FreeBSD" else { return facts }
         do {
             facts.add(kernel: try LinuxKernel(dump: self))
         } catch {
-            facts.warnings.append("kernel not located: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+            facts.warnings.append("kernel not located: \(error.reason)")
         }
         return facts
     }
@@ -50,7 +50,7 @@ extension DumpFacts {
             if let last = log.records.last { uptime = Double(last.timestampNanoseconds) / 1e9 }
             panic = PanicSummary(records: log.records)
         } catch {
-            warnings.append("kernel log not read: \(error.message)\(error.detail.map { ": " + $0 } ?? "")")
+            warnings.append("kernel log not read: \(error.reason)")
         }
         // The banner: in the kernel image first; scanning all memory is the last resort.
         let version = kernelVersion
