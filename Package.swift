@@ -5,6 +5,7 @@ let package = Package(
     name: "swift-vmcore",
     products: [
         .library(name: "VMCore", targets: ["VMCore"]),
+        .library(name: "VMCoreTranslation", targets: ["VMCoreTranslation"]),
         .library(name: "VMCoreNet", targets: ["VMCoreNet"]),
         .executable(name: "vmcore", targets: ["vmcore"]),
     ],
@@ -23,9 +24,14 @@ let package = Package(
 
         // Linux file calls the Glibc module leaves out (sync_file_range).
         .target(name: "CVMCoreSystem"),
+        // Address translation as data: architectures (paging forms, saved registers), the
+        // generic page-table walker and the kinds of map. It knows physical memory only as a
+        // protocol, and imports nothing of VMCore (a CI check keeps dump formats out of it).
+        .target(name: "VMCoreTranslation"),
         .target(
             name: "VMCore",
             dependencies: [
+                "VMCoreTranslation",
                 "CZlib", "CZstd", "CLZO", "CSnappy", "CVMCoreSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

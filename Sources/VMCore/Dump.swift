@@ -195,10 +195,10 @@ public final class Dump: Sendable {
 
     /// Kernel virtual memory: the minidump's own translation, a FreeBSD full dump's page tables
     /// found through the kernel file's symbols, or the Linux kernel's page tables.
-    public func kernelAddressSpace() throws(VMCoreError) -> any KernelAddressSpace {
-        if let minidump { return minidump }
+    public func kernelAddressSpace() throws(VMCoreError) -> KernelAddressSpace {
+        if let minidump { return minidump.makeAddressSpace() }
         if isFreeBSDFullDump { return try freebsdPageTables() }
-        return try LinuxKernel(dump: self).walker
+        return try LinuxKernel(dump: self).addressSpace
     }
 
     /// True when `prefix` starts a format `Dump` reads directly.

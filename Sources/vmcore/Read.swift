@@ -35,7 +35,7 @@ struct Read: ParsableCommand {
         let d = try dump.open()
         let count = Int(parseAddress(length)!)
         let address: UInt64
-        var space: (any KernelAddressSpace)?
+        var space: KernelAddressSpace?
         if let virtual {
             if let a = parseAddress(virtual) {
                 address = a
@@ -48,7 +48,7 @@ struct Read: ParsableCommand {
                 // A symbol: VMCOREINFO names them (Linux).
                 let k = try LinuxKernel(dump: d)
                 address = try k.resolve(virtual)
-                space = k.walker
+                space = k.addressSpace
             }
         } else {
             address = parseAddress(physical!)!

@@ -26,24 +26,17 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         let d = try Dump.open(Array(operands.dropLast()), force: force, kernel: kernel)
-        let space: any KernelAddressSpace
+        let space: KernelAddressSpace
         let va: UInt64
-        let how: (name: String, root: UInt64, source: String)
-        if let m = d.minidump {
-            space = m
+        if d.minidump != nil || d.isFreeBSDFullDump {
+            space = try d.kernelAddressSpace()
             va = try d.freebsdAddress(address)
-            how = (m.variant, m.kernelBase, m.header.machine == .i386 ? "the minidump's pmap from kernbase" : "the minidump's pmap from kernbase, and the direct map")
-        } else if d.isFreeBSDFullDump {
-            let walker = try d.freebsdPageTables()
-            space = walker
-            va = try d.freebsdAddress(address)
-            how = (walker.architecture.name, walker.root, "the kernel file's \(d.architecture == .x86_64 ? "KPML4phys" : walker.architecture.name == "i386" ? "IdlePTD" : "IdlePDPT") symbol")
         } else {
             let kernel = try LinuxKernel(dump: d)
-            space = kernel.walker
+            space = kernel.addressSpace
             va = try kernel.resolve(address)
-            how = (kernel.walker.architecture.name, kernel.walker.root, kernel.pageTableRoot.source)
         }
+        let how = (name: space.scheme, root: space.root, source: space.rootSource)
         let t = try space.translate(va)
         if json {
             print(try jsonText(TranslationJSON(t, root: how.root, rootSource: how.source)))

@@ -57,9 +57,9 @@ struct FixtureTests {
         let t = try truth
         #expect(kernel.kaslrOffset.value == t.kallsyms["_text"]! - LinuxKernel.defaultText)
         #expect(kernel.physBase.value == t.physBase)
-        let translation = try kernel.walker.translate(t.kallsyms["linux_banner"]!)
+        let translation = try kernel.addressSpace.translate(t.kallsyms["linux_banner"]!)
         #expect(translation.physical == t.physical("linux_banner"))
-        let bytes = try kernel.walker.read(virtual: t.kallsyms["linux_banner"]!, count: 200)
+        let bytes = try kernel.addressSpace.read(virtual: t.kallsyms["linux_banner"]!, count: 200)
         let printed = try reference("vmcore.kdump-zlib-d31-split", "kdumpfile.txt").split(separator: "\n")
             .first { $0.hasPrefix("linux_banner: ") }!.dropFirst("linux_banner: ".count)
         #expect(String(decoding: bytes, as: UTF8.self) == printed)

@@ -107,7 +107,7 @@ struct LabDumpTests {
                     .trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(log.records.contains { $0.text == marker }, "\(folder)/\(file)")
                 #expect(PanicSummary(records: log.records)?.message == "Kernel panic - not syncing: sysrq triggered crash", "\(folder)/\(file)")
-                let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
+                let bytes = try kernel.addressSpace.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
                 #expect(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).hasSuffix(") \(truth.version)\n"), "\(folder)/\(file)")
                 checked += 1
             }
@@ -125,7 +125,7 @@ struct LabDumpTests {
         for ph in loads {
             // The kernel-text segment is the image mapping; the others are the (randomised) direct map.
             for offset in stride(from: UInt64(0), to: ph.memorySize, by: UInt64.Stride(max(4096, ph.memorySize / 64 / 4096 * 4096))) {
-                #expect(try kernel.walker.translate(ph.virtualAddress + offset).physical == ph.physicalAddress + offset,
+                #expect(try kernel.addressSpace.translate(ph.virtualAddress + offset).physical == ph.physicalAddress + offset,
                         "vaddr \(hex(ph.virtualAddress + offset))")
             }
         }

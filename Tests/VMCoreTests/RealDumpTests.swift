@@ -215,9 +215,9 @@ struct RealKernelTests {
         #expect(kernel.physBase.value == truth.physBase)
         #expect(kernel.pagingLevels.value == 4)
         // _text maps to where the guest's iomem put "Kernel code".
-        #expect(try kernel.walker.translate(truth.kallsyms["_text"]!).physical == truth.kernelCodeStart)
+        #expect(try kernel.addressSpace.translate(truth.kallsyms["_text"]!).physical == truth.kernelCodeStart)
         // linux_banner by its virtual address equals the guest's uname.
-        let bytes = try kernel.walker.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
+        let bytes = try kernel.addressSpace.read(virtual: truth.kallsyms["linux_banner"]!, count: 512)
         let banner = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         #expect(banner.hasPrefix("Linux version \(truth.release) (") && banner.hasSuffix(") \(truth.version)\n"))
         let facts = try dump.analyzedFacts()
@@ -246,7 +246,7 @@ struct RealKernelTests {
         #expect(fromCR3.kaslrOffset.value == recovered.kaslrOffset.value)
         #expect(fromCR3.physBase.value == recovered.physBase.value)
         let truth = try GuestTruth(sharedDumps!.appendingPathComponent("\(folder)/truth.txt"))
-        #expect(try fromCR3.walker.translate(truth.kallsyms["linux_banner"]!).physical == truth.physical("linux_banner"))
+        #expect(try fromCR3.addressSpace.translate(truth.kallsyms["linux_banner"]!).physical == truth.physical("linux_banner"))
     }
 }
 

@@ -4,9 +4,9 @@ import VMCoreTestSupport
 
 @Suite("x86-64 page-table walks")
 struct TranslationTests {
-    func walker(_ b: PageTableBuilder) throws -> PageTableWalker {
+    func walker(_ b: PageTableBuilder) throws -> KernelAddressSpace {
         let dump = try Dump(sources: [MemorySource(name: "mem.raw", bytes: b.memory)], rawBase: 0)
-        return PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: b.fiveLevel), root: b.root, file: "mem.raw")
+        return KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: b.fiveLevel), root: b.root, file: "mem.raw")
     }
 
     @Test("4 KiB, 2 MiB and 1 GiB pages, 4- and 5-level", arguments: [false, true])

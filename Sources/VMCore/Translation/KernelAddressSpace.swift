@@ -1,30 +1,94 @@
-/// Kernel virtual memory, however a dump provides it: a walk of the kernel's page tables
-/// (Linux), or the translation table a FreeBSD minidump carries.
-public protocol KernelAddressSpace: Sendable {
-    var memory: any PhysicalMemory { get }
-    func translate(_ va: UInt64) throws(VMCoreError) -> Translation
-    /// `count` bytes at kernel virtual address `va`.
-    func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8]
-}
+@_exported import VMCoreTranslation
 
-extension PageTableWalker: KernelAddressSpace {}
+/// Physical memory as the translation layer reads it: a dump's `PhysicalMemory`, whose errors
+/// become the reason in a `TranslationError`.
+public struct PhysicalMemoryReader: PhysicalReader {
+    public let memory: any PhysicalMemory
 
-extension KernelAddressSpace {
-    /// Copies `count` bytes at kernel virtual address `va`, page by page.
-    public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let at = va &+ UInt64(done)
-            let n = min(count - done, 4096 - Int(at & 0xfff))
-            let pa = try translate(at).physical
-            try memory.read(physical: pa, into: &buffer, bufferOffset: done, count: n)
-            done += n
+    public init(_ memory: any PhysicalMemory) { self.memory = memory }
+
+    public func readPhysical(_ address: UInt64, into buffer: inout [UInt8], count: Int) throws(TranslationError) {
+        do {
+            try memory.read(physical: address, into: &buffer, bufferOffset: 0, count: count)
+        } catch {
+            throw TranslationError(error.reason)
         }
-        return buffer
     }
 }
 
-extension FreeBSDMinidump {
-    public var memory: any PhysicalMemory { self }
+/// A kernel's virtual memory in a dump: the dump's physical memory and the kernel's address
+/// translation (a page-table walk for Linux and FreeBSD full dumps; a minidump's direct map and
+/// dumped page-table entries), with where the translation's root came from.
+///
+/// Errors name the dump file. Reads gather the pages that are contiguous in physical memory
+/// too and read them at once.
+public final class KernelAddressSpace: Sendable {
+    public let memory: any PhysicalMemory
+    public let translator: AddressTranslator
+    /// The dump's name, for errors.
+    public let file: String
+    /// The translation scheme, for `vmcore translate` ("x86-64 4-level", "FreeBSD/arm64 minidump v3").
+    public let scheme: String
+    /// The root of the translation (a page-table root, or the start of kernel address space).
+    public let root: UInt64
+    /// Where the root came from ("VMCOREINFO SYMBOL(init_top_pgt)", "CPU 0 CR3").
+    public let rootSource: String
+
+    public init(memory: any PhysicalMemory, translator: AddressTranslator, file: String, scheme: String, root: UInt64, rootSource: String) {
+        self.memory = memory
+        self.translator = translator
+        self.file = file
+        self.scheme = scheme
+        self.root = root
+        self.rootSource = rootSource
+    }
+
+    /// One page-table walk of `form` from `root` for every address.
+    public convenience init(memory: any PhysicalMemory, form: any PagingForm, root: UInt64, file: String, rootSource: String = "") {
+        let walker = PageTableWalker(reader: PhysicalMemoryReader(memory), form: form, root: root)
+        self.init(memory: memory, translator: AddressTranslator(pageTable: walker), file: file, scheme: form.name, root: root, rootSource: rootSource)
+    }
+
+    /// The page-table walker, when the whole space is one walk.
+    public var walker: PageTableWalker? { translator.pageTableWalker }
+
+    func error(_ e: TranslationError) -> VMCoreError {
+        VMCoreError(.translation, file: file, e.message, e.detail)
+    }
+
+    /// Every step of the translation of `va`.
+    public func translate(_ va: UInt64) throws(VMCoreError) -> Translation {
+        do { return try translator.translate(va) } catch { throw self.error(error) }
+    }
+
+    /// The physical address of `va` (cached).
+    public func physical(_ va: UInt64) throws(VMCoreError) -> UInt64 {
+        do { return try translator.lookup(va).physical } catch { throw self.error(error) }
+    }
+
+    /// Copies `count` bytes at kernel virtual address `va` into `buffer[bufferOffset...]`.
+    public func read(virtual va: UInt64, into buffer: inout [UInt8], bufferOffset: Int = 0, count: Int) throws(VMCoreError) {
+        var done = 0
+        while done < count {
+            // Gather the pages that are physically contiguous too, and read them at once.
+            let at = va &+ UInt64(done)
+            let start: (physical: UInt64, pageSize: UInt64)
+            do { start = try translator.lookup(at) } catch { throw self.error(error) }
+            var n = min(count - done, Int(start.pageSize - (at & (start.pageSize - 1))))
+            while done + n < count, n < 8 << 20 {
+                let next = va &+ UInt64(done + n)
+                guard let page = try? translator.lookup(next), page.physical == start.physical &+ UInt64(n) else { break }
+                n += min(count - done - n, Int(page.pageSize - (next & (page.pageSize - 1))))
+            }
+            try memory.read(physical: start.physical, into: &buffer, bufferOffset: bufferOffset + done, count: n)
+            done += n
+        }
+    }
+
+    /// `count` bytes at kernel virtual address `va`.
+    public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        try read(virtual: va, into: &buffer, count: count)
+        return buffer
+    }
 }

@@ -34,38 +34,15 @@ extension FreeBSDMinidumpHeader {
 }
 
 extension FreeBSDMinidump {
-    /// Block and page attributes (`ATTR_MASK`, FreeBSD `sys/arm64/include/pte.h`): what is left
-    /// of an L3 entry is the output address.
-    static let arm64AttributeMask: UInt64 = 0xfffc_0000_0000_0fff
-
-    /// Kernel virtual to physical, as libkvm's `_aarch64_minidump_vatop`
-    /// (`lib/libkvm/kvm_minidump_aarch64.c`): the direct map first (it lies above `kernbase`),
-    /// then one L3 entry per page of KVA from `kernbase`. The writer
-    /// (`sys/arm64/arm64/minidump_machdep.c`) expands L1 and L2 blocks into such entries, so
-    /// every mapping is a page here; an entry maps only if its descriptor bits are `L3_PAGE` (3).
-    func translateARM64(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
-        if let t = try directMap(va) { return t }
-        guard va >= kernelBase else { throw notKernelAddress(va) }
-        let shift: UInt64 = pageSize == 16384 ? 14 : 12
-        let index = (va - kernelBase) >> shift
-        let e = try pmapEntry(index, translating: va)
-        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: detailed ? Self.arm64Flags(e) : [])
-        guard e & 3 == 3 else {
-            throw VMCoreError(.translation, file: source.name, "L3 entry is not a page", "l3[\(index)] = \(hex(e)) while translating \(hex(va))")
-        }
-        // libkvm finds the page by `pa / page_size`, so address bits below the page size count for nothing.
-        let mask = UInt64(pageSize - 1)
-        return Translation(virtual: va, physical: (e & ~Self.arm64AttributeMask & ~mask) | (va & mask),
-                           pageSize: UInt64(pageSize), steps: detailed ? [step] : [])
-    }
-
-    /// Names of the attribute bits set in an L3 entry (`sys/arm64/include/pte.h`).
-    static func arm64Flags(_ e: UInt64) -> [String] {
-        var out: [String] = []
-        if e & 3 == 3 { out.append("PAGE") } else if e & 1 != 0 { out.append("V") }
-        let names: [(Int, String)] = [(6, "USER"), (7, "RO"), (10, "AF"), (11, "nG"), (51, "DBM"), (52, "CONT"),
-                                      (53, "PXN"), (54, "UXN"), (55, "WIRED"), (56, "MANAGED")]
-        out += names.filter { e >> UInt64($0.0) & 1 != 0 }.map(\.1)
-        return out
+    /// libkvm's `_aarch64_minidump_vatop` (`lib/libkvm/kvm_minidump_aarch64.c`): one L3 entry
+    /// per page of KVA from `kernbase`. The writer (`sys/arm64/arm64/minidump_machdep.c`)
+    /// expands L1 and L2 blocks into such entries, so every mapping is a page here; an entry
+    /// maps only if its descriptor bits are `L3_PAGE` (3). What `ATTR_MASK`
+    /// (`sys/arm64/include/pte.h`) leaves of it, bits 49–12, is the output address; bits 55
+    /// and 56 are FreeBSD's `ATTR_SW_WIRED` and `ATTR_SW_MANAGED`.
+    var arm64PmapForm: (any PagingForm, Int) {
+        let form = AArch64Paging(granule: UInt64(pageSize), virtualBits: 48, outputAddressBits: 50,
+                                 softwareBits: [(55, "WIRED"), (56, "MANAGED")])
+        return (form, form.levels.count - 1)
     }
 }

@@ -30,22 +30,13 @@ extension FreeBSDMinidumpHeader {
 }
 
 extension FreeBSDMinidump {
-    /// Kernel virtual to physical, as libkvm's `_i386_minidump_vatop` and
-    /// `_i386_minidump_vatop_pae` (`lib/libkvm/kvm_minidump_i386.c`): one PTE per 4 KiB of KVA
-    /// from `kernbase`, present if `PG_V`; the frame is `PG_FRAME` (0xfffff000) or, under PAE,
-    /// `PG_FRAME_PAE` (0x000ffffffffff000, `lib/libkvm/kvm_i386.h`). The writer
-    /// (`sys/i386/i386/minidump_machdep_base.c`) expands 4 MiB (2 MiB PAE) pages into PTEs.
-    /// Addresses below `kernbase` are not dumped.
-    func translateI386(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
-        guard va >= kernelBase else { throw notKernelAddress(va) }
-        let index = (va - kernelBase) >> 12
-        let e = try pmapEntry(index, translating: va)
-        let frame: UInt64 = header.paeMode == true ? 0x000f_ffff_ffff_f000 : 0xffff_f000
-        let step = TranslationStep(level: "pte", tableAddress: pmapOffset, index: Int(index), entry: e,
-                                   flags: detailed ? X86_64Paging().flags(e, level: 3) : [])
-        guard e & 1 != 0 else {
-            throw VMCoreError(.translation, file: source.name, "PTE not present", "pte[\(index)] = \(hex(e)) while translating \(hex(va))")
-        }
-        return Translation(virtual: va, physical: (e & frame) | (va & 0xfff), pageSize: 4096, steps: detailed ? [step] : [])
+    /// libkvm's `_i386_minidump_vatop` and `_i386_minidump_vatop_pae`
+    /// (`lib/libkvm/kvm_minidump_i386.c`): one PTE per 4 KiB of KVA from `kernbase`, present if
+    /// `PG_V`, framed by `PG_FRAME` or, under PAE, `PG_FRAME_PAE` (`lib/libkvm/kvm_i386.h`). The
+    /// writer (`sys/i386/i386/minidump_machdep_base.c`) expands 4 MiB (2 MiB PAE) pages into
+    /// PTEs. Addresses below `kernbase` are not dumped.
+    var i386PmapForm: (any PagingForm, Int) {
+        let pae = header.paeMode == true
+        return (I386Paging(pae: pae), pae ? 2 : 1)
     }
 }

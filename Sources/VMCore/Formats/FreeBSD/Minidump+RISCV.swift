@@ -24,31 +24,12 @@ extension FreeBSDMinidumpHeader {
 }
 
 extension FreeBSDMinidump {
-    /// Bits 63–54 of a PTE are not address (`PTE_HI_MASK`, FreeBSD `sys/riscv/include/pte.h`;
-    /// Svpbmt keeps memory types there).
-    static let riscvHighMask: UInt64 = 0xffc0_0000_0000_0000
-
-    /// Kernel virtual to physical, as libkvm's `_riscv_minidump_vatop`
-    /// (`lib/libkvm/kvm_minidump_riscv.c`): the direct map first (it lies above `kernbase`), then
-    /// one L3 PTE per 4 KiB of KVA from `kernbase`, a leaf if `V` and any of `R`, `W`, `X` are set;
-    /// the page is the PPN (bits 53–10) shifted to bit 12. The writer
-    /// (`sys/riscv/riscv/minidump_machdep.c`) expands 2 MiB superpages into such PTEs.
-    func translateRISCV(_ va: UInt64, detailed: Bool = true) throws(VMCoreError) -> Translation {
-        if let t = try directMap(va) { return t }
-        guard va >= kernelBase else { throw notKernelAddress(va) }
-        let index = (va - kernelBase) >> 12
-        let e = try pmapEntry(index, translating: va)
-        let step = TranslationStep(level: "l3", tableAddress: pmapOffset, index: Int(index), entry: e, flags: detailed ? Self.riscvFlags(e) : [])
-        guard e & 1 != 0, e & 0xe != 0 else {
-            throw VMCoreError(.translation, file: source.name, "L3 PTE is not a valid leaf", "l3[\(index)] = \(hex(e)) while translating \(hex(va))")
-        }
-        return Translation(virtual: va, physical: ((e & ~Self.riscvHighMask) >> 10) << 12 | (va & 0xfff), pageSize: 4096, steps: detailed ? [step] : [])
-    }
-
-    /// Names of the bits set in a PTE (`sys/riscv/include/pte.h`).
-    static func riscvFlags(_ e: UInt64) -> [String] {
-        let names: [(Int, String)] = [(0, "V"), (1, "R"), (2, "W"), (3, "X"), (4, "U"), (5, "G"), (6, "A"), (7, "D"),
-                                      (8, "WIRED"), (9, "MANAGED")]
-        return names.filter { e >> UInt64($0.0) & 1 != 0 }.map(\.1)
+    /// libkvm's `_riscv_minidump_vatop` (`lib/libkvm/kvm_minidump_riscv.c`): one L3 PTE per 4
+    /// KiB of KVA from `kernbase`, a leaf if `V` and any of `R`, `W`, `X` are set. The writer
+    /// (`sys/riscv/riscv/minidump_machdep.c`) expands 2 MiB superpages into such PTEs. Bits 8
+    /// and 9 are FreeBSD's `PTE_SW_WIRED` and `PTE_SW_MANAGED`.
+    var riscvPmapForm: (any PagingForm, Int) {
+        let form = RISCV64Paging(levels: 3, softwareBits: [(8, "WIRED"), (9, "MANAGED")])
+        return (form, form.levels.count - 1)
     }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A FreeBSD minidump (the `vmcore.N` payload `cpu_minidumpsys` writes) of an amd64, arm64,
 /// i386 or riscv kernel.
 ///
@@ -28,8 +26,6 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
     /// not with memory: 4 KiB per GiB of KVA on amd64 v2+, 8 bytes per page elsewhere).
     let pmap: [UInt8]?
     static let pmapInMemoryLimit: UInt32 = 64 << 20
-    /// The page-table page last read (amd64 v2+ 4 KiB mappings): consecutive pages share it.
-    let lastTable = Mutex<(address: UInt64, bytes: [UInt8])?>(nil)
     /// File offset of the first data page.
     public let sparseOffset: UInt64
 
@@ -192,94 +188,80 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
     }
 }
 
-extension FreeBSDMinidump: KernelAddressSpace {
-    /// Kernel virtual to physical, as libkvm's `_<arch>_minidump_vatop` does for the dump's
-    /// architecture (`Minidump+<Arch>.swift`).
-    public func translate(_ va: UInt64) throws(VMCoreError) -> Translation { try translate(va, detailed: true) }
+extension FreeBSDMinidump {
+    /// Kernel virtual memory with no kernel file, as libkvm's `_<arch>_minidump_vatop` finds
+    /// it: the direct map first (amd64, arm64, riscv; it lies above `kernbase`), linear from
+    /// `dmapphys` (0 on amd64, whose header has none); then the dumped page-table entries for
+    /// KVA from `kernbase` (on i386, up to the top of the 32-bit space), decoded by the
+    /// architecture's paging form (`Minidump+<Arch>.swift` says which level they are).
+    public func makeAddressSpace() -> KernelAddressSpace {
+        let (form, level) = pmapForm
+        let reader = PhysicalMemoryReader(self)
+        let walker = PageTableWalker(reader: reader, form: form, root: 0)
+        let entries = MinidumpPmap(pmap: pmap, source: source, offset: pmapOffset, size: pmapSize, entrySize: header.pmapEntrySize)
+        var regions: [TranslationRegion] = []
+        if header.machine != .i386 && directMapEnd > directMapBase {
+            regions.append(TranslationRegion(name: "direct map", start: directMapBase, last: directMapEnd - 1,
+                                             map: .linear(physicalStart: directMapPhysical, pageSize: UInt64(pageSize))))
+        }
+        let last: UInt64 = header.machine == .i386 ? UInt64(UInt32.max) : .max
+        if kernelBase <= last {
+            regions.append(TranslationRegion(name: "kernel address space", start: kernelBase, last: last,
+                                             map: .entryArray(EntryArray(base: kernelBase, walker: walker, level: level, entries: entries, location: pmapOffset))))
+        }
+        let i386 = header.machine == .i386
+        let (base, dmapBase, dmapEnd) = (kernelBase, directMapBase, directMapEnd)
+        let translator = AddressTranslator(regions: regions) { va in
+            TranslationError("\(hex(va)) is not a kernel address in this minidump",
+                             i386 ? "it holds KVA from \(hex(base)); i386 kernels have no direct map"
+                                  : "it holds KVA from \(hex(base)) and the direct map \(hex(dmapBase))-\(hex(dmapEnd))")
+        }
+        return KernelAddressSpace(memory: self, translator: translator, file: source.name, scheme: variant, root: kernelBase,
+                                  rootSource: i386 ? "the minidump's pmap from kernbase" : "the minidump's pmap from kernbase, and the direct map")
+    }
 
-    /// `detailed: false` leaves out the entries' flag names, which only `vmcore translate` shows.
-    func translate(_ va: UInt64, detailed: Bool) throws(VMCoreError) -> Translation {
+    /// The paging form whose entries the pmap holds, and the level they are.
+    var pmapForm: (any PagingForm, Int) {
         switch header.machine {
-        case .amd64: try translateAMD64(va, detailed: detailed)
-        case .arm64: try translateARM64(va, detailed: detailed)
-        case .i386: try translateI386(va, detailed: detailed)
-        case .riscv: try translateRISCV(va, detailed: detailed)
+        case .amd64: amd64PmapForm
+        case .arm64: arm64PmapForm
+        case .i386: i386PmapForm
+        case .riscv: riscvPmapForm
         }
     }
 
-    /// `count` bytes at kernel virtual address `va`: each run of pages that is contiguous in
-    /// physical memory is read at once.
-    public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let at = va &+ UInt64(done)
-            let t = try translate(at, detailed: false)
-            var n = min(count - done, Int(t.pageSize - (at & (t.pageSize - 1))))
-            while done + n < count, n < 8 << 20 {
-                let next = va &+ UInt64(done + n)
-                let u = try translate(next, detailed: false)
-                guard u.physical == t.physical &+ UInt64(n) else { break }
-                n += min(count - done - n, Int(u.pageSize - (next & (u.pageSize - 1))))
-            }
-            try read(physical: t.physical, into: &buffer, bufferOffset: done, count: n)
-            done += n
-        }
-        return buffer
-    }
+    /// Kernel virtual to physical, with each step (through a new address space: keep one from
+    /// `makeAddressSpace()` for many).
+    public func translate(_ va: UInt64) throws(VMCoreError) -> Translation { try makeAddressSpace().translate(va) }
 
-    /// Entry `index` of the page-table page at physical `table` (8-byte entries), through a
-    /// one-page cache.
-    func tableEntry(_ table: UInt64, _ index: Int) throws(VMCoreError) -> UInt64 {
-        func load(_ bytes: [UInt8]) -> UInt64 {
-            var v: UInt64 = 0
-            for i in stride(from: index * 8 + 7, through: index * 8, by: -1) { v = v << 8 | UInt64(bytes[i]) }
-            return v
-        }
-        if let hit = lastTable.withLock({ c -> UInt64? in
-            guard let c, c.address == table else { return nil }
-            return load(c.bytes)
-        }) { return hit }
-        let bytes = try read(physical: table, count: 4096)
-        lastTable.withLock { $0 = (table, bytes) }
-        return load(bytes)
-    }
+    /// `count` bytes at kernel virtual address `va` (through a new address space: keep one
+    /// from `makeAddressSpace()` for many reads).
+    public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] { try makeAddressSpace().read(virtual: va, count: count) }
+}
 
-    /// The direct-map translation of `va`, or nil when `va` is outside the direct map: the page
-    /// `trunc_page(va − dmapbase + dmapphys)` plus `va`'s offset in its page, as every libkvm
-    /// `_<arch>_minidump_vatop` computes it (`dmapphys` is 0 on amd64, whose header has none).
-    func directMap(_ va: UInt64) throws(VMCoreError) -> Translation? {
-        guard va >= directMapBase && va < directMapEnd else { return nil }
-        let (pa, overflow) = (va - directMapBase).addingReportingOverflow(directMapPhysical)
-        guard !overflow else {
-            throw VMCoreError(.translation, file: source.name, "\(hex(va)) is in the direct map but maps past the end of physical addresses",
-                              "dmapphys is \(hex(directMapPhysical))")
-        }
-        let mask = UInt64(pageSize - 1)
-        return Translation(virtual: va, physical: (pa & ~mask) | (va & mask), pageSize: UInt64(pageSize), steps: [])
-    }
+/// The pmap section: one page-table entry per page (amd64 v2+: per 2 MiB) of KVA from
+/// `kernbase`, held in memory when small, else read from the file. An index past `pmapsize`
+/// is refused, as libkvm checks before `_kvm_pmap_get`.
+struct MinidumpPmap: EntrySource {
+    let pmap: [UInt8]?
+    let source: any ByteSource
+    let offset: UInt64
+    let size: UInt32
+    let entrySize: Int
 
-    /// The error for an address neither in the direct map nor at or above `kernbase`.
-    func notKernelAddress(_ va: UInt64) -> VMCoreError {
-        let held = header.machine == .i386
-            ? "it holds KVA from \(hex(kernelBase)); i386 kernels have no direct map"
-            : "it holds KVA from \(hex(kernelBase)) and the direct map \(hex(directMapBase))-\(hex(directMapEnd))"
-        return VMCoreError(.translation, file: source.name, "\(hex(va)) is not a kernel address in this minidump", held)
-    }
-
-    /// Pmap entry `index` (the entry size the header implies), after checking it is within
-    /// `pmapsize`, as libkvm does before `_kvm_pmap_get`.
-    func pmapEntry(_ index: UInt64, translating va: UInt64) throws(VMCoreError) -> UInt64 {
-        let size = UInt64(header.pmapEntrySize)
-        guard index < UInt64(pmapSize) / size else {
-            throw VMCoreError(.translation, file: source.name, "\(hex(va)) is beyond the kernel address space the minidump maps",
-                              "its pmap has \(UInt64(pmapSize) / size) entries")
+    func entry(_ index: UInt64, translating va: UInt64) throws(TranslationError) -> UInt64 {
+        let width = UInt64(entrySize)
+        guard index < UInt64(size) / width else {
+            throw TranslationError("\(hex(va)) is beyond the kernel address space the minidump maps", "its pmap has \(UInt64(size) / width) entries")
         }
         if let pmap {
-            let at = Int(index * size)
-            return (0..<Int(size)).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(pmap[at + $1]) }
+            let at = Int(index * width)
+            return (0..<entrySize).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(pmap[at + $1]) }
         }
-        let at = pmapOffset + index * size
-        return try source.reader(at: at, count: Int(size), order: .little, what: "pmap entry").uint(0, width: Int(size), "pmap entry")
+        do {
+            return try source.reader(at: offset + index * width, count: entrySize, order: .little, what: "pmap entry").uint(0, width: entrySize, "pmap entry")
+        } catch {
+            throw TranslationError(error.reason)
+        }
     }
 }

@@ -108,7 +108,7 @@ extension DumpFacts {
 
 extension Dump {
     /// A FreeBSD full dump's kernel page tables, found through the kernel file's symbols.
-    public func freebsdPageTables() throws(VMCoreError) -> PageTableWalker {
+    public func freebsdPageTables() throws(VMCoreError) -> KernelAddressSpace {
         guard let freebsdKernel else {
             throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump holds no page-table root",
                               "give the kernel that crashed with --kernel PATH (its KPML4phys, or IdlePTD/IdlePDPT, symbol finds the page tables)")

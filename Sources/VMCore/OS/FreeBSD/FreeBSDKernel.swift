@@ -28,7 +28,7 @@ public struct FreeBSDKernel: Sendable {
     }
 
     /// The kernel address space of a full dump (`memory`, an ELF core of physical memory).
-    public func addressSpace(memory: any PhysicalMemory, architecture: Architecture, file: String) throws(VMCoreError) -> PageTableWalker {
+    public func addressSpace(memory: any PhysicalMemory, architecture: Architecture, file: String) throws(VMCoreError) -> KernelAddressSpace {
         guard architecture == symbols.architecture else {
             throw VMCoreError(.usage, file: symbols.file, "the kernel file is for \(symbols.architecture.rawValue), the dump for \(architecture.rawValue)")
         }
@@ -37,16 +37,17 @@ public struct FreeBSDKernel: Sendable {
             let kernbase = try required("kernbase", for: "amd64 address translation")
             let pml4Symbol = try required("KPML4phys", for: "amd64 address translation")
             let pml4 = try readWord(memory, physical: pml4Symbol &- kernbase, bytes: 8, what: "KPML4phys", file: file)
-            return PageTableWalker(memory: memory, architecture: X86_64Paging(), root: pml4 & 0x000f_ffff_ffff_f000, file: file)
+            return KernelAddressSpace(memory: memory, form: X86_64Paging(names: .freebsd), root: pml4 & 0x000f_ffff_ffff_f000, file: file,
+                                      rootSource: "the kernel file's KPML4phys symbol")
         case .i386:
             let kernbase = try required("kernbase", for: "i386 address translation")
             if let pdpt = symbols.address("IdlePDPT") {
                 let root = try readWord(memory, physical: pdpt &- kernbase, bytes: 4, what: "IdlePDPT", file: file)
-                return PageTableWalker(memory: memory, architecture: I386Paging(pae: true), root: root, file: file)
+                return KernelAddressSpace(memory: memory, form: I386Paging(pae: true), root: root, file: file, rootSource: "the kernel file's IdlePDPT symbol")
             }
             let ptdSymbol = try required("IdlePTD", for: "i386 address translation (IdlePDPT is absent, so the kernel does not use PAE)")
             let ptd = try readWord(memory, physical: ptdSymbol &- kernbase, bytes: 4, what: "IdlePTD", file: file)
-            return PageTableWalker(memory: memory, architecture: I386Paging(pae: false), root: ptd & 0xffff_f000, file: file)
+            return KernelAddressSpace(memory: memory, form: I386Paging(pae: false), root: ptd & 0xffff_f000, file: file, rootSource: "the kernel file's IdlePTD symbol")
         default:
             throw VMCoreError(.unsupported, file: file, "full dumps of FreeBSD/\(architecture.rawValue) are not read",
                               "FreeBSD writes minidumps on this architecture by default, and its libkvm reads only those")
@@ -65,7 +66,7 @@ public struct FreeBSDKernel: Sendable {
 
     /// The message buffer through `msgbufp`: the pointer to the kernel's `struct msgbuf`
     /// (`sys/sys/msgbuf.h`: `msg_ptr`, `msg_magic`, `msg_size`, `msg_wseq`, …), then the ring.
-    public func messageBuffer(_ space: any KernelAddressSpace, pointerSize: Int) throws(VMCoreError) -> FreeBSDMessageBuffer {
+    public func messageBuffer(_ space: KernelAddressSpace, pointerSize: Int) throws(VMCoreError) -> FreeBSDMessageBuffer {
         let msgbufp = try required("msgbufp", for: "the message buffer")
         let file = symbols.file
         let pointer = try ByteReader(try space.read(virtual: msgbufp, count: pointerSize), file: file, base: msgbufp, order: .little)

@@ -61,7 +61,7 @@ extension LinuxKernel {
     }
 
     func word(_ va: UInt64) throws(VMCoreError) -> UInt64 {
-        let b = try walker.read(virtual: va, count: 8)
+        let b = try addressSpace.read(virtual: va, count: 8)
         return try ByteReader(b, file: dump.files[0], base: 0, order: .little).uint(0, width: 8, "word")
     }
 
@@ -119,9 +119,9 @@ extension LinuxKernel {
         }
         let count = UInt64(1) << countBits, textSize = UInt64(1) << sizeBits
         let descSize = try key(info, "SIZE", "prb_desc"), infoSize = try key(info, "SIZE", "printk_info")
-        let descs = try walker.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.descs"))), count: Int(count * descSize))
-        let infos = try walker.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.infos"))), count: Int(count * infoSize))
-        let data = try walker.read(virtual: try word(textRing + (try key(info, "OFFSET", "prb_data_ring.data"))), count: Int(textSize))
+        let descs = try addressSpace.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.descs"))), count: Int(count * descSize))
+        let infos = try addressSpace.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.infos"))), count: Int(count * infoSize))
+        let data = try addressSpace.read(virtual: try word(textRing + (try key(info, "OFFSET", "prb_data_ring.data"))), count: Int(textSize))
         let counter = info.offset("atomic_long_t.counter") ?? 0
         let head = try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.head_id")) + counter)
         let tail = try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.tail_id")) + counter)
@@ -198,7 +198,7 @@ extension LinuxKernel {
         let tsOff = Int(try key(info, "OFFSET", "\(s).ts_nsec")), lenOff = Int(try key(info, "OFFSET", "\(s).len"))
         let textLenOff = Int(try key(info, "OFFSET", "\(s).text_len"))
         let callerOff = info.offset("\(s).caller_id").map(Int.init)
-        let data = try walker.read(virtual: buf, count: Int(len))
+        let data = try addressSpace.read(virtual: buf, count: Int(len))
         let r = ByteReader(data, file: file, base: 0, order: .little)
         var records: [LogRecord] = []
         var problems: [String] = []
@@ -244,7 +244,7 @@ extension LinuxKernel {
             throw VMCoreError(.corrupt, file: dump.files[0], "corrupt log_buf_len \(len)", "expected a power of two up to 2 GiB")
         }
         let end = try word(try key(info, "SYMBOL", "log_end")) & 0xffff_ffff
-        let data = try walker.read(virtual: buf, count: Int(len))
+        let data = try addressSpace.read(virtual: buf, count: Int(len))
         let text: [UInt8] = end < len ? Array(data[0..<Int(end)]) : Array(data[Int(end & (len - 1))...] + data[..<Int(end & (len - 1))])
         var records: [LogRecord] = []
         for (i, line) in text.split(separator: 0x0a, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {

@@ -17,7 +17,7 @@ extension LinuxKernel {
             throw VMCoreError(.notInDump, file: dump.files[0], "cannot find init_uts_ns", "VMCOREINFO names no SYMBOL(init_uts_ns)")
         }
         let base = ns &+ (info.offset("uts_namespace.name") ?? 0)
-        let bytes = try walker.read(virtual: base, count: 65 * 6)
+        let bytes = try addressSpace.read(virtual: base, count: 65 * 6)
         let r = ByteReader(bytes, file: dump.files[0], base: 0, order: .little)
         return UTSName(sysname: try r.cString(0, 65, "sysname"), nodename: try r.cString(65, 65, "nodename"),
                        release: try r.cString(130, 65, "release"), version: try r.cString(195, 65, "version"),
@@ -64,7 +64,7 @@ extension LinuxKernel {
         var regions: [Range<UInt64>] = []
         var va = text
         while va < text + (64 << 20) {
-            guard let t = try? walker.translate(va) else { break }
+            guard let t = try? addressSpace.translate(va) else { break }
             let flags = t.steps.last?.flags ?? []
             let end = va - (va & (t.pageSize - 1)) + t.pageSize
             if flags.contains("NX") && !flags.contains("RW") {

@@ -20,7 +20,8 @@ public final class LinuxKernel: Sendable {
     public let pagingLevels: Sourced<Int>
     /// Physical address of the kernel's top-level page table.
     public let pageTableRoot: Sourced<UInt64>
-    public let walker: PageTableWalker
+    /// Kernel virtual memory, through the kernel's page tables.
+    public let addressSpace: KernelAddressSpace
 
     /// `__START_KERNEL_map`: where the kernel image is mapped (arch/x86/include/asm/page_64_types.h).
     public static let startKernelMap: UInt64 = 0xffff_ffff_8000_0000
@@ -60,8 +61,8 @@ public final class LinuxKernel: Sendable {
             let mask = vi.number("sme_mask").map { UInt64(bitPattern: $0) } ?? 0
             // The kernel's physical-address width (46 bits with 4-level paging, 52 with 5).
             let bits = vi.number("MAX_PHYSMEM_BITS").map { Int(clamping: $0) }.flatMap { (36...52).contains($0) ? $0 : nil } ?? 52
-            walker = PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: five, physicalBits: bits, encryptionMask: mask),
-                                     root: root, file: file)
+            addressSpace = KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: five, physicalBits: bits, encryptionMask: mask),
+                                              root: root, file: file, rootSource: pageTableRoot.source)
             return
         }
 
@@ -73,13 +74,14 @@ public final class LinuxKernel: Sendable {
             let base = cpu.cr3 & 0x000f_ffff_ffff_f000
             // CR4 says how many levels; if its answer maps no kernel text, the tables decide.
             for (five, root) in [la57, !la57].flatMap({ f in Set([base, base & ~0x1000]).sorted().map { (f, $0) } }) {
-                let w = PageTableWalker(memory: dump.memory, architecture: X86_64Paging(fiveLevel: five), root: root, file: file)
+                let w = KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: five), root: root, file: file,
+                                           rootSource: "CPU \(i) CR3")
                 guard let text = Self.firstKernelTextMapping(w) else { continue }
                 kaslrOffset = Sourced(value: text.virtual &- Self.defaultText, source: "page tables (CPU \(i) CR3), first kernel-text mapping")
                 physBase = Sourced(value: text.physical &- (text.virtual &- Self.startKernelMap), source: "page tables (CPU \(i) CR3)")
                 pagingLevels = Sourced(value: five ? 5 : 4, source: five == la57 ? "CPU \(i) CR4.LA57" : "page tables (CR4.LA57 disagreed)")
                 pageTableRoot = Sourced(value: root, source: "CPU \(i) CR3")
-                walker = w
+                addressSpace = w
                 return
             }
         }
@@ -89,7 +91,7 @@ public final class LinuxKernel: Sendable {
 
     /// The lowest mapped page of the kernel-image region: `_text`, since the kernel unmaps
     /// what lies below it (`cleanup_highmap`). Steps 2 MiB at a time (the image is 2 MiB aligned).
-    static func firstKernelTextMapping(_ w: PageTableWalker) -> Translation? {
+    static func firstKernelTextMapping(_ w: KernelAddressSpace) -> Translation? {
         var va = startKernelMap
         while va < kernelImageEnd {
             if let t = try? w.translate(va) { return t }

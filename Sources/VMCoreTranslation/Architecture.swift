@@ -1,5 +1,6 @@
-/// The architecture of the dumped machine.
-public enum Architecture: String, Sendable, Codable {
+/// The architecture of the dumped machine. What each one is — its paging forms, its saved
+/// registers — lives in `Architectures/<Arch>.swift`, one file each.
+public enum Architecture: String, Sendable, Codable, CaseIterable {
     case x86_64
     case i386
     case aarch64
@@ -9,7 +10,7 @@ public enum Architecture: String, Sendable, Codable {
     case riscv64
     case unknown
 
-    /// From an ELF `e_machine` value (`<elf.h>` `EM_*`).
+    /// From an `e_machine` value (`<elf.h>` `EM_*`).
     public init(elfMachine: UInt16, is64: Bool) {
         switch elfMachine {
         case 62: self = .x86_64     // EM_X86_64
@@ -43,5 +44,27 @@ public enum Architecture: String, Sendable, Codable {
         case .i386, .arm: false
         default: true
         }
+    }
+
+    /// Bytes in a kernel pointer.
+    public var pointerSize: Int { is64Bit ? 8 : 4 }
+
+    /// The Linux `struct elf_prstatus` registers of this architecture, if known.
+    public var registers: RegisterFile? {
+        switch self {
+        case .x86_64: X86_64.registers
+        case .i386: I386.registers
+        case .aarch64: AArch64.registers
+        case .arm: ARM.registers
+        case .riscv64: RISCV64.registers
+        default: nil
+        }
+    }
+
+    /// The architecture whose `struct elf_prstatus` has `size` bytes, for dumps whose headers
+    /// do not say (336 on x86-64, 392 on aarch64, 376 on riscv64, 144 on i386, 148 on arm).
+    public init?(prstatusSize size: Int) {
+        guard let a = Self.allCases.first(where: { $0.registers?.prstatusSize == size }) else { return nil }
+        self = a
     }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Checks the seams ARCHITECTURE.md sets, which the compiler cannot: the translation target knows
+# no dump format and imports nothing of VMCore; unsafe pointer code stays in the few files named
+# for it; the libraries never print.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+
+# Address translation is data about architectures: no container format may be named in it.
+if grep -rnE '\b(ELF|Elf|kdump|Kdump|KDUMP|minidump|Minidump|diskdump|flattened|Flattened|textdump|Textdump|makedumpfile|QEMU|VMCOREINFO)\b' \
+     Sources/VMCoreTranslation; then
+  echo "check-seams: Sources/VMCoreTranslation names a dump format (above); formats belong in VMCore/Formats" >&2
+  fail=1
+fi
+if grep -rnE '^\s*(@_exported\s+)?import\s+(VMCore|VMCoreNet)\s*$' Sources/VMCoreTranslation; then
+  echo "check-seams: Sources/VMCoreTranslation imports a VMCore module (above)" >&2
+  fail=1
+fi
+
+# The libraries hand text to their callers; only the CLI writes to the terminal.
+if grep -rnE '(^|[^.A-Za-z_])(print|fputs|debugPrint|printError)\(|\bstderr\b|\bstdout\b|write\((1|2),' \
+     Sources/VMCore Sources/VMCoreTranslation Sources/VMCoreNet | grep -vE '^[^:]+:[0-9]+:\s*//'; then
+  echo "check-seams: a library writes to standard output or error (above)" >&2
+  fail=1
+fi
+
+exit $fail

@@ -1,0 +1,143 @@
+import Synchronization
+
+/// Walks page tables in physical memory: the generic walker, driven by a `PagingForm`'s levels
+/// and entry decoder. It reads tables through a `PhysicalReader` and never sees a file.
+///
+/// A walk has one step per level, so it always ends, whatever the tables hold; an entry that
+/// points outside the dump ends it with an error naming the level, index and entry.
+/// Translations are cached per page of the form's page size (large pages once), so reading a
+/// contiguous range walks each page at most once; the last table read at each level is kept
+/// too, so neighbouring pages share their table reads.
+public final class PageTableWalker: Sendable {
+    public let reader: any PhysicalReader
+    public let form: any PagingForm
+    /// The physical address of the root table (CR3 on x86-64, TTBR1 on aarch64, masked).
+    public let root: UInt64
+    /// log2 of the form's smallest page.
+    let pageShift: UInt64
+    let largeSizes: [UInt64]
+    private let cache = Mutex<[UInt64: UInt64]>([:])
+    private let largeCache = Mutex<[UInt64: LargePage]>([:])
+    private let tables: Mutex<[TablePage?]>
+    static let cacheLimit = 1 << 16
+
+    struct LargePage: Sendable {
+        var base: UInt64
+        var size: UInt64
+    }
+
+    struct TablePage: Sendable {
+        var address: UInt64
+        var bytes: [UInt8]
+    }
+
+    public init(reader: any PhysicalReader, form: any PagingForm, root: UInt64) {
+        self.reader = reader
+        self.form = form
+        self.root = root
+        pageShift = UInt64(form.pageSize.trailingZeroBitCount)
+        largeSizes = form.largePageSizes
+        tables = Mutex([TablePage?](repeating: nil, count: form.levels.count))
+    }
+
+    /// A full walk of `va`, every step recorded (flag names included when `detailed`).
+    public func translate(_ va: UInt64, detailed: Bool = true) throws(TranslationError) -> Translation {
+        guard form.isCanonical(va) else {
+            throw TranslationError("\(hexString(va)) is not a canonical address",
+                                   form.signExtended ? "bits \(form.virtualBits - 1)-63 must all be equal for \(form.name) paging"
+                                                     : "\(form.name) addresses have \(form.virtualBits) bits")
+        }
+        return try walk(va, from: 0, table: root, steps: [], detailed: detailed)
+    }
+
+    /// The walk of `va` from level `first`, whose table is at physical `table`, after `prior`
+    /// steps taken elsewhere (an entry array holds the upper levels of some walks).
+    public func walk(_ va: UInt64, from first: Int, table start: UInt64, steps prior: [TranslationStep],
+                     detailed: Bool) throws(TranslationError) -> Translation {
+        var table = start
+        var steps = prior
+        let levels = form.levels
+        for depth in first..<levels.count {
+            let level = levels[depth]
+            let index = level.index(va)
+            let entry = try self.entry(depth, table: table, index: index, translating: va)
+            steps.append(TranslationStep(level: level.name, tableAddress: table, index: index, entry: entry,
+                                         flags: detailed ? form.flags(entry, level: depth) : []))
+            switch form.decode(entry, level: depth) {
+            case .notPresent:
+                throw TranslationError(form.notPresentMessage(level: depth),
+                                       "\(level.name)[\(index)] = \(hexString(entry)) while translating \(hexString(va))")
+            case .table(let next):
+                table = next
+            case .page(let base):
+                let size = level.span
+                return Translation(virtual: va, physical: base | (va & (size - 1)), pageSize: size, steps: steps)
+            }
+        }
+        // The last level maps a page or nothing: a form that decodes a table there is wrong.
+        throw TranslationError("page-table walk of \(hexString(va)) did not end in a page",
+                               "\(form.name) decoded a table at its last level")
+    }
+
+    /// Entry `index` of the table at physical `table` of level `depth`: from the table last read
+    /// at that level, else by reading the whole table (or, if that fails, the one entry).
+    func entry(_ depth: Int, table: UInt64, index: Int, translating va: UInt64) throws(TranslationError) -> UInt64 {
+        let size = form.entrySize
+        let at = index * size
+        if let bytes = tables.withLock({ $0[depth]?.address == table ? $0[depth]?.bytes : nil }) {
+            return Self.load(bytes, at, size)
+        }
+        let tableBytes = form.tableSize(depth)
+        var buffer = [UInt8](repeating: 0, count: tableBytes)
+        if (try? reader.readPhysical(table, into: &buffer, count: tableBytes)) != nil {
+            let page = buffer
+            tables.withLock { $0[depth] = TablePage(address: table, bytes: page) }
+            return Self.load(page, at, size)
+        }
+        var one = [UInt8](repeating: 0, count: size)
+        do {
+            try reader.readPhysical(table &+ UInt64(at), into: &one, count: size)
+        } catch {
+            let level = form.levels[depth]
+            throw TranslationError("\(level.name.uppercased()) table at physical \(hexString(table)) is not readable while translating \(hexString(va))",
+                                   "\(level.name)[\(index)]: \(error)")
+        }
+        return Self.load(one, 0, size)
+    }
+
+    /// A little-endian entry of `size` bytes at `at`.
+    static func load(_ bytes: [UInt8], _ at: Int, _ size: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in stride(from: at + size - 1, through: at, by: -1) { v = v << 8 | UInt64(bytes[i]) }
+        return v
+    }
+
+    /// The physical address of `va`, from the cache when its page was walked before.
+    public func physical(_ va: UInt64) throws(TranslationError) -> UInt64 { try lookup(va).physical }
+
+    /// The physical address of `va` and the size of the page that maps it, from the cache when
+    /// its page was walked before.
+    public func lookup(_ va: UInt64) throws(TranslationError) -> (physical: UInt64, pageSize: UInt64) {
+        let page = va >> pageShift
+        let offsetMask = (UInt64(1) << pageShift) - 1
+        if let frame = cache.withLock({ $0[page] }) { return (frame << pageShift | (va & offsetMask), offsetMask + 1) }
+        for size in largeSizes {
+            if let hit = largeCache.withLock({ $0[va & ~(size - 1)] }), hit.size == size {
+                return (hit.base + (va & (size - 1)), size)
+            }
+        }
+        let t = try translate(va, detailed: false)
+        if t.pageSize == form.pageSize {
+            cache.withLock { c in
+                if c.count >= Self.cacheLimit { c.removeAll(keepingCapacity: true) }
+                c[page] = t.physical >> pageShift
+            }
+        } else {
+            largeCache.withLock { c in
+                if c.count >= Self.cacheLimit { c.removeAll(keepingCapacity: true) }
+                c[va & ~(t.pageSize - 1)] = LargePage(base: t.physical - (va & (t.pageSize - 1)), size: t.pageSize)
+            }
+        }
+        return (t.physical, t.pageSize)
+    }
+}
