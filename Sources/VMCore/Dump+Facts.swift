@@ -29,7 +29,7 @@ public struct DumpFacts: Sendable, Codable {
     }
 
     public var files: [String]
-    public var format: String
+    public var format: Dump.Format
     public var variant: String
     public var flattened: Bool
     public var flattenedRecords: Int?
@@ -84,8 +84,8 @@ public struct DumpFacts: Sendable, Codable {
     public var panic: PanicSummary?
     public var logFormat: String?
     public var logRecords: Int?
-    /// The operating system the dump is of, when known ("Linux", "FreeBSD").
-    public var operatingSystem: String?
+    /// The operating system the dump is of, when known ("Linux", "FreeBSD" in JSON).
+    public var operatingSystem: OperatingSystem?
     /// FreeBSD minidump facts.
     public var freebsd: FreeBSDFacts?
     /// The kernel dump header, when the dump was read from a FreeBSD dump device.
@@ -165,7 +165,7 @@ extension Dump {
         let ranges = memory.ranges
         return DumpFacts(
             files: files,
-            format: format.rawValue,
+            format: format,
             variant: variant,
             flattened: flattened,
             flattenedRecords: flattenedSources.isEmpty ? nil : flattenedSources.reduce(0) { $0 + $1.recordCount },

@@ -38,15 +38,15 @@ public final class Dump: Sendable {
     public let flattenedSources: [FlattenedSource]
     /// Set when the dump is a FreeBSD minidump.
     public let minidump: FreeBSDMinidump?
-    /// The operating system the dump is of, when the container says ("Linux", "FreeBSD").
-    public let operatingSystem: String?
+    /// The operating system the dump is of, when the container says.
+    public let operatingSystem: OperatingSystem?
     /// Set when the file is a FreeBSD dump device (or an image of one): the headers and key
     /// around the payload that was opened.
     public let freebsdDevice: FreeBSDDumpDevice?
     /// The FreeBSD kernel file given with the dump (`--kernel`), for its symbols.
     public let freebsdKernel: FreeBSDKernel?
     /// True for a FreeBSD full dump: an ELF core of physical memory without notes.
-    public var isFreeBSDFullDump: Bool { format == .elf && operatingSystem == "FreeBSD" }
+    public var isFreeBSDFullDump: Bool { format == .elf && operatingSystem == .freebsd }
 
     /// Opens `paths` as one dump (several paths only for a split kdump set).
     /// `rawBase` opens a headerless file as a raw physical memory image at that address.
@@ -67,130 +67,131 @@ public final class Dump: Sendable {
     public init(sources opened: [any ByteSource], rawBase: UInt64? = nil, force: Bool = false, kernel: FreeBSDKernel? = nil) throws(VMCoreError) {
         files = opened.map(\.name)
         freebsdKernel = kernel
+        let parts: Parts
         if let rawBase {
             guard opened.count == 1 else {
                 throw VMCoreError(.usage, file: opened[1].name, "a raw memory image is one file", "give only one")
             }
-            let raw = RawImage(source: opened[0], base: rawBase)
-            (format, flattened, producer, variant) = (.raw, false, nil, "raw physical memory image at \(hex(rawBase))")
-            (byteOrder, architecture, pageSize, memory) = (.little, .unknown, raw.pageSize, raw)
-            (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset, kdump, elf, flattenedSources) = ([], [], nil, nil, nil, nil, [])
-            (minidump, operatingSystem, freebsdDevice) = (nil, nil, nil)
-            return
-        }
-
-        // Unwrap flattened streams first: what they hold is probed like any file.
-        var sources: [any ByteSource] = []
-        var flats: [FlattenedSource] = []
-        for source in opened {
-            let prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
-            if FlattenedSource.probe(prefix) {
-                let flat = try FlattenedSource(base: source)
-                flats.append(flat)
-                sources.append(flat)
-            } else {
-                sources.append(source)
+            (parts, flattenedSources, freebsdDevice) = (Self.raw(opened[0], base: rawBase), [], nil)
+        } else {
+            // Unwrap flattened streams first: what they hold is probed like any file.
+            var sources: [any ByteSource] = []
+            var flats: [FlattenedSource] = []
+            for source in opened {
+                if Container.flattened.matches(prefix: try Container.leadingBytes(source)) {
+                    let flat = try FlattenedSource(base: source)
+                    flats.append(flat)
+                    sources.append(flat)
+                } else {
+                    sources.append(source)
+                }
+            }
+            flattenedSources = flats
+            var container = try Container.identify(sources[0])
+            // A FreeBSD dump device (or an image of one): the payload sits between the headers.
+            var device: FreeBSDDumpDevice? = nil
+            if sources.count == 1, flats.isEmpty, container == .freebsdDumpDevice {
+                let d = try FreeBSDDumpDevice(source: sources[0], force: force)
+                try Self.checkReadable(d)
+                device = d
+                sources = [try d.payload()]
+                container = Container.identify(prefix: try Container.leadingBytes(sources[0]))
+            }
+            freebsdDevice = device
+            if sources.count > 1, container != .kdumpCompressed {
+                throw VMCoreError(.usage, file: sources[1].name, "only kdump-compressed dumps come as split sets",
+                                  "\(sources[0].name) is \(container.map { "a \($0.name)" } ?? "not a dump")")
+            }
+            switch container {
+            case .freebsdMinidump: parts = try Self.minidump(sources[0])
+            case .kdumpCompressed: parts = try Self.kdump(sources, flattened: !flats.isEmpty)
+            case .elf: parts = try Self.elf(sources[0], flattened: !flats.isEmpty, onDevice: device != nil)
+            default:
+                if let e = Textdump.holdsNoMemory(sources[0]) { throw e }
+                throw Self.unknownFormat(sources[0].name, try Container.leadingBytes(sources[0]))
             }
         }
-        flattenedSources = flats
-        flattened = !flats.isEmpty
-        var source = sources[0]
-        var prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "file header")
+        flattened = !flattenedSources.isEmpty
+        (format, producer, variant, byteOrder, architecture, pageSize) = (parts.format, parts.producer, parts.variant, parts.byteOrder, parts.architecture, parts.pageSize)
+        (memory, cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset) = (parts.memory, parts.cpus, parts.qemuCPUs, parts.vmcoreinfo, parts.vmcoreinfoOffset)
+        (kdump, elf, minidump, operatingSystem) = (parts.kdump, parts.elf, parts.minidump, parts.operatingSystem)
+    }
 
-        // A FreeBSD dump device (or an image of one): the payload sits between the headers.
-        var device: FreeBSDDumpDevice? = nil
-        if sources.count == 1, !flattened, !Self.recognised(prefix), FreeBSDDumpDevice.probe(source) {
-            let d = try FreeBSDDumpDevice(source: source, force: force)
-            try Self.checkReadable(d)
-            device = d
-            source = try d.payload()
-            sources = [source]
-            prefix = try source.bytes(at: 0, count: Int(min(64, source.size)), what: "dump payload header")
+    /// What each container's reader gives a `Dump`.
+    struct Parts {
+        var format: Format
+        var producer: String?
+        var variant: String
+        var byteOrder: ByteOrder
+        var architecture: Architecture
+        var pageSize: Int
+        var memory: any PhysicalMemory
+        var cpus: [SavedCPU] = []
+        var qemuCPUs: [QEMUCPUState] = []
+        var vmcoreinfo: VMCoreInfo? = nil
+        var vmcoreinfoOffset: UInt64? = nil
+        var kdump: KdumpFile? = nil
+        var elf: ELFCore? = nil
+        var minidump: FreeBSDMinidump? = nil
+        var operatingSystem: OperatingSystem? = nil
+    }
+
+    static func raw(_ source: any ByteSource, base: UInt64) -> Parts {
+        let raw = RawImage(source: source, base: base)
+        return Parts(format: .raw, producer: nil, variant: "raw physical memory image at \(hex(base))", byteOrder: .little,
+                     architecture: .unknown, pageSize: raw.pageSize, memory: raw)
+    }
+
+    static func minidump(_ source: any ByteSource) throws(VMCoreError) -> Parts {
+        let m = try FreeBSDMinidump(source: source)
+        return Parts(format: .freebsdMinidump, producer: "FreeBSD kernel", variant: m.variant, byteOrder: .little,
+                     architecture: m.architecture, pageSize: m.pageSize, memory: m, minidump: m, operatingSystem: .freebsd)
+    }
+
+    static func kdump(_ sources: [any ByteSource], flattened: Bool) throws(VMCoreError) -> Parts {
+        let k = try KdumpFile(sources: sources)
+        let info = k.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
+        let firstCPUSize = k.notes.first { $0.name == "CORE" && $0.type == CoreNotes.prstatus }?.descriptor.count
+        let architecture = Architecture(machineName: k.header.machine)
+            ?? firstCPUSize.flatMap(Architecture.init(prstatusSize:))
+            ?? Self.architecture(from: info) ?? .unknown
+        let notes = CoreNotes(k.notes, architecture: architecture, file: sources[0].name, order: k.header.order)
+        // QEMU fills only utsname.machine (linux.md A1.2); makedumpfile copies the whole utsname.
+        let producer = k.header.release.isEmpty && k.header.sysname.isEmpty ? "QEMU" : "makedumpfile"
+        var v = "kdump-compressed v\(k.header.headerVersion)"
+        if k.parts.count > 1 {
+            v += ", split set of \(k.parts.count) files"
+        } else if k.subHeader.split != 0 {
+            v += ", one file of a split set: PFNs \(hex(k.parts[0].startPFN))-\(hex(k.parts[0].endPFN))"
         }
-        freebsdDevice = device
+        return Parts(format: .kdumpCompressed, producer: producer, variant: (flattened ? "flattened " : "") + v + " (\(producer))",
+                     byteOrder: k.header.order, architecture: architecture, pageSize: k.pageSize, memory: k,
+                     cpus: notes.cpus, qemuCPUs: notes.qemuCPUs, vmcoreinfo: info, vmcoreinfoOffset: k.vmcoreinfo?.offset,
+                     kdump: k, operatingSystem: .linux)
+    }
 
-        if FreeBSDMinidump.probe(prefix) {
-            guard sources.count == 1 else {
-                throw VMCoreError(.usage, file: sources[1].name, "only kdump-compressed dumps come as split sets", "\(source.name) is a FreeBSD minidump")
-            }
-            let m = try FreeBSDMinidump(source: source)
-            (minidump, operatingSystem, kdump, elf) = (m, "FreeBSD", nil, nil)
-            (format, memory, byteOrder, pageSize, architecture) = (.freebsdMinidump, m, .little, m.pageSize, m.architecture)
-            (cpus, qemuCPUs, vmcoreinfo, vmcoreinfoOffset) = ([], [], nil, nil)
-            producer = "FreeBSD kernel"
-            variant = m.variant
-            return
+    static func elf(_ source: any ByteSource, flattened: Bool, onDevice: Bool) throws(VMCoreError) -> Parts {
+        let e = try ELFCore(source: source)
+        let notes = CoreNotes(e.notes, architecture: e.architecture, file: source.name, order: e.header.order)
+        var parts = Parts(format: .elf, producer: nil, variant: "", byteOrder: e.header.order, architecture: e.architecture,
+                          pageSize: e.pageSize, memory: e, cpus: notes.cpus, qemuCPUs: notes.qemuCPUs,
+                          vmcoreinfo: notes.vmcoreinfo.map { VMCoreInfo(text: $0.text) }, vmcoreinfoOffset: notes.vmcoreinfo?.offset, elf: e)
+        // FreeBSD full dumps are ELF cores with EI_OSABI = ELFOSABI_STANDALONE and no notes
+        // (sys/kern/kern_dump.c dumpsys_gen_header).
+        if e.notes.isEmpty && (e.header.osABI == 255 || onDevice) {
+            parts.operatingSystem = .freebsd
+            parts.producer = "FreeBSD kernel"
+            parts.variant = "FreeBSD/\(Self.freebsdArchitectureName(e.architecture)) full dump (ELF)"
+            return parts
         }
-
-        if KdumpFile.probe(prefix) {
-            let k = try KdumpFile(sources: sources)
-            (minidump, operatingSystem) = (nil, "Linux")
-            kdump = k
-            elf = nil
-            format = .kdumpCompressed
-            memory = k
-            byteOrder = k.header.order
-            pageSize = k.pageSize
-            let info = k.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
-            vmcoreinfo = info
-            vmcoreinfoOffset = k.vmcoreinfo?.offset
-            let firstCPUSize = k.notes.first { $0.name == "CORE" && $0.type == CoreNotes.prstatus }?.descriptor.count
-            architecture = Architecture(machineName: k.header.machine)
-                ?? firstCPUSize.flatMap(CoreNotes.architecture(prstatusSize:))
-                ?? Self.architecture(from: info) ?? .unknown
-            let notes = CoreNotes(k.notes, architecture: architecture, file: source.name, order: byteOrder)
-            cpus = notes.cpus
-            qemuCPUs = notes.qemuCPUs
-            // QEMU fills only utsname.machine (linux.md A1.2); makedumpfile copies the whole utsname.
-            let qemu = k.header.release.isEmpty && k.header.sysname.isEmpty
-            producer = qemu ? "QEMU" : "makedumpfile"
-            var v = "kdump-compressed v\(k.header.headerVersion)"
-            if k.parts.count > 1 {
-                v += ", split set of \(k.parts.count) files"
-            } else if k.subHeader.split != 0 {
-                v += ", one file of a split set: PFNs \(hex(k.parts[0].startPFN))-\(hex(k.parts[0].endPFN))"
-            }
-            variant = (flattened ? "flattened " : "") + v + " (\(producer!))"
-            return
-        }
-
-        if ELFCore.probe(prefix) {
-            guard sources.count == 1 else {
-                throw VMCoreError(.usage, file: sources[1].name, "only kdump-compressed dumps come as split sets", "\(source.name) is an ELF core")
-            }
-            let e = try ELFCore(source: source)
-            elf = e
-            minidump = nil
-            // FreeBSD full dumps are ELF cores with EI_OSABI = ELFOSABI_STANDALONE and no notes
-            // (sys/kern/kern_dump.c dumpsys_gen_header).
-            let freebsd = e.notes.isEmpty && (e.header.osABI == 255 || device != nil)
-            operatingSystem = freebsd ? "FreeBSD" : e.notes.isEmpty ? nil : "Linux"
-            kdump = nil
-            format = .elf
-            memory = e
-            byteOrder = e.header.order
-            pageSize = e.pageSize
-            architecture = e.architecture
-            let notes = CoreNotes(e.notes, architecture: architecture, file: source.name, order: byteOrder)
-            cpus = notes.cpus
-            qemuCPUs = notes.qemuCPUs
-            vmcoreinfo = notes.vmcoreinfo.map { VMCoreInfo(text: $0.text) }
-            vmcoreinfoOffset = notes.vmcoreinfo?.offset
-            // QEMU writes a "QEMU" note per x86 vCPU and, since 7.2, puts its section headers
-            // between the ELF header and the program headers, which no kdump writer does.
-            let qemu = !notes.qemuCPUs.isEmpty
-                || (e.header.sectionHeaderOffset != 0 && e.header.sectionHeaderOffset < e.header.programHeaderOffset)
-            if freebsd {
-                producer = "FreeBSD kernel"
-                variant = "FreeBSD/\(Self.freebsdArchitectureName(architecture)) full dump (ELF)"
-                return
-            }
-            producer = qemu ? "QEMU" : "kernel"
-            variant = (flattened ? "flattened " : "") + (qemu ? "QEMU ELF" : "kdump ELF") + (e.header.is64 ? "" : " (32-bit)")
-            return
-        }
-
-        throw Textdump.holdsNoMemory(source) ?? Self.unknownFormat(source.name, prefix)
+        parts.operatingSystem = e.notes.isEmpty ? nil : .linux
+        // QEMU writes a "QEMU" note per x86 vCPU and, since 7.2, puts its section headers
+        // between the ELF header and the program headers, which no kdump writer does.
+        let qemu = !notes.qemuCPUs.isEmpty
+            || (e.header.sectionHeaderOffset != 0 && e.header.sectionHeaderOffset < e.header.programHeaderOffset)
+        parts.producer = qemu ? "QEMU" : "kernel"
+        parts.variant = (flattened ? "flattened " : "") + (qemu ? "QEMU ELF" : "kdump ELF") + (e.header.is64 ? "" : " (32-bit)")
+        return parts
     }
 
     /// Kernel virtual memory: the minidump's own translation, a FreeBSD full dump's page tables
@@ -199,11 +200,6 @@ public final class Dump: Sendable {
         if let minidump { return minidump.makeAddressSpace() }
         if isFreeBSDFullDump { return try freebsdPageTables() }
         return try LinuxKernel(dump: self).addressSpace
-    }
-
-    /// True when `prefix` starts a format `Dump` reads directly.
-    static func recognised(_ prefix: [UInt8]) -> Bool {
-        FreeBSDMinidump.probe(prefix) || KdumpFile.probe(prefix) || ELFCore.probe(prefix) || FlattenedSource.probe(prefix)
     }
 
     /// FreeBSD's MACHINE_ARCH for an architecture ("amd64", "i386", "aarch64", "riscv64").

@@ -21,7 +21,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let d = try dump.open()
+        let d = try dump.openMemory()
         let start = DispatchTime.now()
         let result = d.memory.scanStoredPages(threads: threads ?? System.activeProcessorCount)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

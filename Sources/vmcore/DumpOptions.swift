@@ -23,14 +23,13 @@ struct DumpOptions: ParsableArguments {
         }
     }
 
-    func open() throws(VMCoreError) -> Dump {
-        try Dump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel)
+    /// The file, opened once: memory, or a FreeBSD textdump.
+    func open() throws(VMCoreError) -> OpenedDump {
+        try OpenedDump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel)
     }
 
-    /// The FreeBSD textdump the file is, if it is one: commands that can read a textdump
-    /// (which holds no memory) ask this before `open()`.
-    func textdump() throws(VMCoreError) -> Textdump? {
-        guard dumps.count == 1, rawBase == nil else { return nil }
-        return try Textdump.open(path: dumps[0])
+    /// The memory dump the file holds (a textdump says it holds none).
+    func openMemory() throws(VMCoreError) -> Dump {
+        try open().memoryDump()
     }
 }

@@ -12,12 +12,15 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
-        if let t = try dump.textdump() {
+        let facts: DumpFacts
+        switch try dump.open() {
+        case .textdump(let t):
             let facts = t.facts()
             print(json ? try jsonText(facts) : Self.text(textdump: facts), terminator: json ? "\n" : "")
             return
+        case .memory(let d):
+            facts = try d.analyzedFacts()
         }
-        let facts = try dump.open().analyzedFacts()
         if json {
             print(try jsonText(facts))
             return
@@ -45,15 +48,17 @@ struct Info: ParsableCommand {
         if let p = f.panic {
             add("panic", p.message)
             if let pm = p.panicMessage, pm != p.message { add("then", pm) }
-            add("crashed in", p.cpu.map { f.operatingSystem == "FreeBSD" ? "CPU \($0)" : "CPU \($0), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")" })
+            add("crashed in", p.cpu.map { cpu in
+                p.pid == nil && p.command == nil ? "CPU \(cpu)" : "CPU \(cpu), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")"
+            })
         }
         add("kernel log", f.logFormat.map { "\(f.logRecords ?? 0) records, \($0) (vmcore dmesg prints it)" })
         add("dump written", f.dumpTimeUTC)
         add("dump level", f.dumpLevel.map(String.init))
-        add("compression", f.compression.isEmpty ? (f.format == "kdump-compressed" ? "none" : nil) : f.compression.joined(separator: ", "))
+        add("compression", f.compression.isEmpty ? (f.format == .kdumpCompressed ? "none" : nil) : f.compression.joined(separator: ", "))
         // In an ELF core, pages past p_filesz read as zero; makedumpfile -E puts filtered pages there too.
-        var pages = "\(f.pages.present) present (\(f.pages.zero) \(f.format == "elf" ? "zero-filled past p_filesz" : "zero"))"
-        if f.format == "kdump-compressed" || f.pages.excluded > 0 { pages += ", \(f.pages.excluded) excluded" }
+        var pages = "\(f.pages.present) present (\(f.pages.zero) \(f.format == .elf ? "zero-filled past p_filesz" : "zero"))"
+        if f.format == .kdumpCompressed || f.pages.excluded > 0 { pages += ", \(f.pages.excluded) excluded" }
         if f.pages.missing > 0 || f.incomplete { pages += ", \(f.pages.missing) missing" }
         add("pages", pages)
         if f.incomplete { add("incomplete", "yes: the dump tool stopped before writing every page") }
@@ -66,12 +71,13 @@ struct Info: ParsableCommand {
         flush()
         for r in f.memoryRanges.prefix(32) { out += "  \(r.start)-\(r.end)  \(byteCount(r.size))\n" }
         if f.memoryRanges.count > 32 { out += "  … \(f.memoryRanges.count - 32) more (--json lists all)\n" }
-        let freebsd = f.operatingSystem == "FreeBSD"
-        if !(freebsd && f.cpus.isEmpty) { add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)") }
+        // FreeBSD dumps carry no CPU notes and no VMCOREINFO: say nothing of either.
+        let noNotes = f.operatingSystem == .freebsd
+        if !(noNotes && f.cpus.isEmpty) { add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)") }
         flush()
         for c in f.cpus { out += "  cpu \(c.index): pid \(c.pid)  pc \(c.pc)  sp \(c.sp)\n" }
         for q in f.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
-        if !freebsd { add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent")) }
+        if !noNotes { add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent")) }
         flush()
         for (k, v) in f.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
         add("KASLR offset", f.kaslrOffset.map { "\($0) (\(f.kaslrOffsetSource ?? ""))" })

@@ -32,24 +32,15 @@ struct Read: ParsableCommand {
     }
 
     func run() throws {
-        let d = try dump.open()
+        let d = try dump.openMemory()
         let count = Int(parseAddress(length)!)
         let address: UInt64
         var space: KernelAddressSpace?
         if let virtual {
-            if let a = parseAddress(virtual) {
-                address = a
-                space = try d.kernelAddressSpace()
-            } else if d.operatingSystem == "FreeBSD" {
-                // A symbol: the kernel file names them.
-                address = try d.freebsdAddress(virtual)
-                space = try d.kernelAddressSpace()
-            } else {
-                // A symbol: VMCOREINFO names them (Linux).
-                let k = try LinuxKernel(dump: d)
-                address = try k.resolve(virtual)
-                space = k.addressSpace
-            }
+            // An address, or a symbol the kernel names (VMCOREINFO; a FreeBSD kernel file).
+            let kernel = try d.kernel()
+            address = try kernel.resolve(virtual)
+            space = try kernel.kernelAddressSpace()
         } else {
             address = parseAddress(physical!)!
         }

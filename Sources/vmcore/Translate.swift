@@ -25,17 +25,10 @@ struct Translate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let d = try Dump.open(Array(operands.dropLast()), force: force, kernel: kernel)
-        let space: KernelAddressSpace
-        let va: UInt64
-        if d.minidump != nil || d.isFreeBSDFullDump {
-            space = try d.kernelAddressSpace()
-            va = try d.freebsdAddress(address)
-        } else {
-            let kernel = try LinuxKernel(dump: d)
-            space = kernel.addressSpace
-            va = try kernel.resolve(address)
-        }
+        let d = try OpenedDump.open(Array(operands.dropLast()), force: force, kernel: kernel).memoryDump()
+        let k = try d.kernel()
+        let space = try k.kernelAddressSpace()
+        let va = try k.resolve(address)
         let how = (name: space.scheme, root: space.root, source: space.rootSource)
         let t = try space.translate(va)
         if json {

@@ -9,7 +9,7 @@ struct VMCoreInfoCommand: ParsableCommand {
     @OptionGroup var dump: DumpOptions
 
     func run() throws {
-        let d = try dump.open()
+        let d = try dump.openMemory()
         var info = d.vmcoreinfo
         if info == nil, d.architecture == .x86_64, let kernel = try? LinuxKernel(dump: d),
            let recovered = kernel.vmcoreinfo, let at = kernel.recoveredVMCoreInfoAddress {

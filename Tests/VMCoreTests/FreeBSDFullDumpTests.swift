@@ -48,7 +48,7 @@ struct FreeBSDFullDumpTests {
     func amd64Dump() throws {
         let paths = try files(Self.amd64())
         let plain = try Dump.open([paths.dump])
-        #expect(plain.operatingSystem == "FreeBSD")
+        #expect(plain.operatingSystem == .freebsd)
         #expect(plain.variant == "FreeBSD/amd64 full dump (ELF)")
         #expect(plain.memory.ranges.map(\.start) == [0x1000, 0x100000])
         #expect(caught { try plain.kernelAddressSpace() }?.message == "a FreeBSD full dump holds no page-table root")

@@ -28,7 +28,7 @@ struct FreeBSDMinidumpArchTests {
         let dump = try openDump(MinidumpSample(layout).bytes, name: "vmcore.0")
         let m = try #require(dump.minidump)
         #expect(dump.format == .freebsdMinidump)
-        #expect(dump.operatingSystem == "FreeBSD")
+        #expect(dump.operatingSystem == .freebsd)
         #expect(dump.architecture == Self.architecture(layout.machine))
         #expect(dump.pageSize == layout.pageSize)
         #expect(dump.variant == Self.variant(layout))
@@ -180,7 +180,7 @@ struct FreeBSDMinidumpArchTests {
     func facts(_ layout: MinidumpLayout) throws {
         let s = MinidumpSample(layout)
         let f = try openDump(s.bytes).analyzedFacts()
-        #expect(f.format == "freebsd-minidump")
+        #expect(f.format == .freebsdMinidump)
         #expect(f.architecture == Self.architecture(layout.machine).rawValue)
         #expect(f.pageSize == layout.pageSize)
         #expect(f.kernelRelease == (layout.machine == .i386 ? "13.3-RELEASE" : "14.1-RELEASE"))

@@ -29,7 +29,7 @@ struct FreeBSDMinidumpTests {
         let m = try #require(dump.minidump)
         #expect(dump.format == .freebsdMinidump)
         #expect(dump.variant == "FreeBSD/amd64 minidump v\(version)")
-        #expect(dump.operatingSystem == "FreeBSD")
+        #expect(dump.operatingSystem == .freebsd)
         #expect(try dump.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
         #expect(dump.memory.state(ofPage: 0x11) == .excluded)
         #expect(try dump.memory.read(physical: 0x2ff000, count: 8192) == patternPage(0x2ff) + patternPage(0x300))
@@ -65,7 +65,7 @@ struct FreeBSDMinidumpTests {
     func facts() throws {
         let dump = try openDump(sample(version: 3).build())
         let f = try dump.analyzedFacts()
-        #expect(f.format == "freebsd-minidump")
+        #expect(f.format == .freebsdMinidump)
         #expect(f.kernelRelease == "14.1-RELEASE")
         #expect(f.panic?.message == "panic: page fault")
         #expect(f.panic?.cpu == 1)

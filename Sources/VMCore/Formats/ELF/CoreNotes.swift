@@ -80,48 +80,25 @@ public struct CoreNotes: Sendable {
         }
     }
 
-    /// The architecture an `NT_PRSTATUS` descriptor size implies (`struct elf_prstatus`:
-    /// 336 bytes on x86-64, 392 on aarch64, 144 on i386, 148 on arm), for dumps whose headers
-    /// do not say.
+    /// The architecture an `NT_PRSTATUS` descriptor size implies (`Architecture(prstatusSize:)`:
+    /// each architecture's file knows its `struct elf_prstatus`), for dumps whose headers do not say.
     public static func architecture(prstatusSize: Int) -> Architecture? {
-        switch prstatusSize {
-        case 336: .x86_64
-        case 392: .aarch64
-        case 144: .i386
-        case 148: .arm
-        default: nil
-        }
+        Architecture(prstatusSize: prstatusSize)
     }
 
-    // Register order of `user_regs_struct` per architecture (pr_reg); offsets from
-    // `struct elf_prstatus` (linux.md A3.2): pr_pid at 32 (64-bit) or 24 (32-bit),
-    // pr_reg at 112 or 72.
-    private static let x86_64Registers = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
-                                          "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags",
-                                          "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"]
-    private static let i386Registers = ["ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es", "fs", "gs",
-                                        "orig_eax", "eip", "cs", "eflags", "esp", "ss"]
-    private static let aarch64Registers = (0...30).map { "x\($0)" } + ["sp", "pc", "pstate"]
-    private static let armRegisters = (0...12).map { "r\($0)" } + ["sp", "lr", "pc", "cpsr", "orig_r0"]
-
+    /// The registers of one `NT_PRSTATUS` note, laid out as the architecture's register file
+    /// says (`Architectures/<Arch>.swift` in VMCoreTranslation).
     static func savedCPU(_ note: ELFNote, index: Int, architecture: Architecture, file: String, order: ByteOrder) -> SavedCPU? {
         let r = ByteReader(note.descriptor, file: file, base: note.descriptorOffset, order: order)
-        let (names, pidOffset, regOffset, width, pc, sp): ([String], Int, Int, Int, String, String)
-        switch architecture {
-        case .x86_64: (names, pidOffset, regOffset, width, pc, sp) = (x86_64Registers, 32, 112, 8, "rip", "rsp")
-        case .aarch64: (names, pidOffset, regOffset, width, pc, sp) = (aarch64Registers, 32, 112, 8, "pc", "sp")
-        case .i386: (names, pidOffset, regOffset, width, pc, sp) = (i386Registers, 24, 72, 4, "eip", "esp")
-        case .arm: (names, pidOffset, regOffset, width, pc, sp) = (armRegisters, 24, 72, 4, "pc", "sp")
-        default: return nil
-        }
         // A record of another architecture's size is not this machine's `elf_prstatus`.
-        guard Self.architecture(prstatusSize: note.descriptor.count) == architecture,
-              let pid = try? r.u32(pidOffset, "pr_pid") else { return nil }
+        guard let layout = architecture.registers, note.descriptor.count == layout.prstatusSize,
+              let pid = try? r.u32(layout.pidOffset, "pr_pid") else { return nil }
         var registers: [String: UInt64] = [:]
-        for (i, name) in names.enumerated() {
-            guard let value = try? r.uint(regOffset + i * width, width: width, "pr_reg") else { return nil }
+        for (i, name) in layout.slots.enumerated() {
+            guard let value = try? r.uint(layout.registersOffset + i * layout.wordSize, width: layout.wordSize, "pr_reg") else { return nil }
             registers[name] = value
         }
-        return SavedCPU(index: index, pid: pid, pc: registers[pc] ?? 0, sp: registers[sp] ?? 0, registers: registers)
+        return SavedCPU(index: index, pid: pid, pc: registers[layout.programCounter] ?? 0, sp: registers[layout.stackPointer] ?? 0,
+                        registers: registers)
     }
 }

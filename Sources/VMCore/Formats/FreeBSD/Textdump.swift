@@ -120,7 +120,12 @@ public final class Textdump: Sendable {
     /// The error `Dump` gives for a textdump, or nil if `source` is not one.
     static func holdsNoMemory(_ source: any ByteSource) -> VMCoreError? {
         guard probe(source) != nil else { return nil }
-        return VMCoreError(.unsupported, file: source.name, "a textdump holds no memory",
+        return noMemory(file: source.name)
+    }
+
+    /// The error for reading memory from the textdump in `file`.
+    static func noMemory(file: String) -> VMCoreError {
+        VMCoreError(.unsupported, file: file, "a textdump holds no memory",
                            "it is a FreeBSD textdump, a tar of text files (ddb output, message buffer, panic message, version); vmcore textdump, dmesg and info read it")
     }
 }

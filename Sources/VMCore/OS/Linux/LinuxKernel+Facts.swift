@@ -1,22 +1,23 @@
 extension Dump {
-    /// The container's facts and, for Linux x86-64 dumps, where the kernel is and what it is:
-    /// KASLR offset, phys_base, paging levels and the banner, with the source of each. A kernel
-    /// that cannot be located leaves a warning, not an error.
+    /// The container's facts and the kernel's: for Linux, where the kernel is and what it is
+    /// (KASLR offset, phys_base, paging levels, the banner, with the source of each); for
+    /// FreeBSD, the dump header and message buffer. A kernel that cannot be located leaves a
+    /// warning, not an error.
     public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
-        var facts = try self.facts()
-        facts.operatingSystem = operatingSystem
-        if operatingSystem == "FreeBSD" { facts.add(freebsd: self) }
-        if let minidump {
-            facts.add(minidump: minidump)
+        if operatingSystem == .freebsd { return try FreeBSDKernelView(dump: self).facts() }
+        guard architecture == .x86_64 else {
+            var facts = try self.facts()
+            facts.operatingSystem = operatingSystem
             return facts
         }
-        guard architecture == .x86_64, operatingSystem != "FreeBSD" else { return facts }
         do {
-            facts.add(kernel: try LinuxKernel(dump: self))
+            return try LinuxKernel(dump: self).facts()
         } catch {
+            var facts = try self.facts()
+            facts.operatingSystem = operatingSystem
             facts.warnings.append("kernel not located: \(error.reason)")
+            return facts
         }
-        return facts
     }
 }
 

@@ -160,12 +160,40 @@ public final class LinuxKernel: Sendable {
     }
 }
 
-extension LinuxKernel {
-    /// An address as users type it, or a symbol VMCOREINFO names (`init_uts_ns`).
-    public func resolve(_ text: String) throws(VMCoreError) -> UInt64 {
-        if let a = parseAddress(text) { return a }
-        if let a = vmcoreinfo?.value.symbol(text) { return a }
-        throw VMCoreError(.usage, file: dump.files[0], "unknown address or symbol '\(text)'",
-                          vmcoreinfo == nil ? "the dump has no VMCOREINFO to name symbols" : "VMCOREINFO names no SYMBOL(\(text))")
+extension LinuxKernel: Kernel {
+    public var operatingSystem: OperatingSystem { .linux }
+
+    public func kernelAddressSpace() throws(VMCoreError) -> KernelAddressSpace { addressSpace }
+
+    /// A symbol VMCOREINFO names (`init_uts_ns`).
+    public func symbol(_ name: String) -> UInt64? { vmcoreinfo?.value.symbol(name) }
+
+    public func unknownSymbolDetail(_ name: String) -> String {
+        vmcoreinfo == nil ? "the dump has no VMCOREINFO to name symbols" : "VMCOREINFO names no SYMBOL(\(name))"
+    }
+
+    public func messages() throws(VMCoreError) -> KernelMessages {
+        let log = try kernelLog()
+        return KernelMessages(entries: log.records.map(LogEntry.record), problems: log.problems)
+    }
+
+    /// The failure the log reports, with the kernel's names for itself and the crash time.
+    public func panicReport() throws(VMCoreError) -> PanicReport {
+        let log = try kernelLog()
+        guard let panic = PanicSummary(records: log.records) else {
+            throw VMCoreError(.notInDump, file: dump.files[0], "the kernel log reports no panic, oops, BUG, warning or lockup",
+                              "\(log.records.count) records read; vmcore dmesg prints them")
+        }
+        let uts = try? utsname()
+        let crashTime = vmcoreinfo?.value.crashTime
+        return PanicReport(panic: panic, operatingSystem: .linux, kernelRelease: uts?.release ?? vmcoreinfo?.value.osRelease,
+                           kernelVersion: uts?.version, hostname: uts?.nodename, crashTime: crashTime, crashTimeUTC: crashTime.map(formatUTC))
+    }
+
+    public func facts() throws(VMCoreError) -> DumpFacts {
+        var facts = try dump.facts()
+        facts.operatingSystem = .linux
+        facts.add(kernel: self)
+        return facts
     }
 }
