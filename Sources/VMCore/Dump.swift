@@ -171,7 +171,9 @@ public final class Dump: Sendable {
     }
 
     static func elf(_ source: any ByteSource, flattened: Bool, onDevice: Bool) throws(VMCoreError) -> Parts {
-        let e = try ELFCore(source: source)
+        let e = try ELFCore(source: source) { notes in
+            CoreNotes(notes, architecture: .unknown, file: source.name, order: .little).vmcoreinfo.flatMap { VMCoreInfo(text: $0.text).pageSize }
+        }
         let notes = CoreNotes(e.notes, architecture: e.architecture, file: source.name, order: e.header.order)
         var parts = Parts(format: .elf, producer: nil, variant: "", byteOrder: e.header.order, architecture: e.architecture,
                           pageSize: e.pageSize, memory: e, cpus: notes.cpus, qemuCPUs: notes.qemuCPUs,

@@ -28,6 +28,23 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case usage
     }
 
+    /// What the caller can do about it, which a front end words in its own terms (a command
+    /// line names its flags; the library names none).
+    public enum Hint: Sendable, Equatable {
+        /// The dump can be read anyway, as savecore -f reads it.
+        case force
+        /// The kernel file that crashed would supply what is missing; the text says how.
+        case kernelFile(String)
+
+        /// The hint in the library's words.
+        public var text: String {
+            switch self {
+            case .force: "it can be read anyway when forced"
+            case .kernelFile(let why): "give the kernel file that crashed: \(why)"
+            }
+        }
+    }
+
     public var kind: Kind
     /// The file the error is about, as the user named it.
     public var file: String
@@ -37,25 +54,31 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// Why, when there is more to say: "compressed size 9000 exceeds block size 4096".
     public var detail: String?
+    public var hint: Hint?
 
-    public init(_ kind: Kind, file: String, offset: UInt64? = nil, _ message: String, _ detail: String? = nil) {
+    public init(_ kind: Kind, file: String, offset: UInt64? = nil, _ message: String, _ detail: String? = nil, hint: Hint? = nil) {
         self.kind = kind
         self.file = file
         self.offset = offset
         self.message = message
         self.detail = detail
+        self.hint = hint
     }
 
-    /// `MESSAGE: DETAIL`, without the file and offset: for a warning that names its context.
+    /// `MESSAGE: DETAIL: HINT`, without the file and offset: for a warning that names its context.
     public var reason: String {
-        detail.map { "\(message): \($0)" } ?? message
+        [message, detail, hint?.text].compactMap { $0 }.joined(separator: ": ")
     }
 
-    /// `FILE: MESSAGE at offset 0x…: DETAIL`, leaving out what is not known.
-    public var description: String {
+    /// `FILE: MESSAGE at offset 0x…: DETAIL: HINT`, leaving out what is not known.
+    public var description: String { described { $0.text } }
+
+    /// The description with the hint worded by `hintText` (a command line names its flags).
+    public func described(hint hintText: (Hint) -> String) -> String {
         var text = file.isEmpty ? message : "\(file): \(message)"
         if let offset { text += " at offset \(hex(offset))" }
         if let detail { text += ": \(detail)" }
+        if let hint { text += ": " + hintText(hint) }
         return text
     }
 }

@@ -30,7 +30,7 @@ struct VMCoreTool: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as VMCoreError {
-            printError("vmcore: \(error)")
+            printError("vmcore: " + error.described(hint: hintText))
             Self.exit(withError: ExitCode(1))
         } catch let error as VMCoreNetError {
             printError("vmcore: \(error)")
@@ -38,6 +38,14 @@ struct VMCoreTool: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// A library hint in the command line's words: which flag does it.
+func hintText(_ hint: VMCoreError.Hint) -> String {
+    switch hint {
+    case .force: "read it anyway with --force"
+    case .kernelFile(let why): "give the kernel that crashed with --kernel PATH: \(why)"
     }
 }
 

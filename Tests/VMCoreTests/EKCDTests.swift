@@ -86,15 +86,15 @@ struct EKCDTests {
             #expect(block.count == 512)
             let key = try KernelDumpKey(from: MemorySource(name: "key.0", bytes: block), at: 0, size: block.count)
             #expect(key.encryptedKey.count == 256)
-            #expect(try DumpKeyWrap.unwrap(key, privateKeyPEM: b.privateKeyPEM, keyFile: "key.0", privateKeyFile: "k.pem") == b.key)
+            #expect(try DumpKeyWrap.unwrap(key.encryptedKey, privateKeyPEM: b.privateKeyPEM, keyFile: "key.0", privateKeyFile: "k.pem") == b.key)
         }
         let b = EKCDBuilder(cipher: .aes256CBC)
         let key = try KernelDumpKey(from: MemorySource(name: "key.0", bytes: try b.keyBlock()), at: 0, size: 512)
-        #expect(caught { try DumpKeyWrap.unwrap(key, privateKeyPEM: EKCDBuilder.otherTestKey, keyFile: "key.0", privateKeyFile: "k.pem") }?.description
+        #expect(caught { try DumpKeyWrap.unwrap(key.encryptedKey, privateKeyPEM: EKCDBuilder.otherTestKey, keyFile: "key.0", privateKeyFile: "k.pem") }?.description
                 == "key.0: the private key does not unwrap this dump key at offset 0x25: neither RSA-OAEP nor PKCS#1 v1.5 gives a 64-byte key: it was wrapped with another public key")
-        #expect(caught { try DumpKeyWrap.unwrap(key, privateKeyPEM: EKCDBuilder.largerTestKey, keyFile: "key.0", privateKeyFile: "k.pem") }?.description
+        #expect(caught { try DumpKeyWrap.unwrap(key.encryptedKey, privateKeyPEM: EKCDBuilder.largerTestKey, keyFile: "key.0", privateKeyFile: "k.pem") }?.description
                 == "key.0: the dump key was wrapped for a different RSA key at offset 0x21: it is 256 bytes; the private key's modulus is 384 bytes")
-        #expect(caught { try DumpKeyWrap.unwrap(key, privateKeyPEM: "not a key", keyFile: "key.0", privateKeyFile: "k.pem") }?.message
+        #expect(caught { try DumpKeyWrap.unwrap(key.encryptedKey, privateKeyPEM: "not a key", keyFile: "key.0", privateKeyFile: "k.pem") }?.message
                 == "not an RSA private key in PEM form")
     }
 

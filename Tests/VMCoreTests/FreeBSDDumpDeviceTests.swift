@@ -86,7 +86,7 @@ struct FreeBSDDumpDeviceTests {
         var cleared = image
         cleared.replaceSubrange(Int(trailer)..<Int(trailer) + 20, with: Array("Cleared Kernel Dump".utf8) + [0])
         #expect(caught { try openDump(cleared, name: "da0p3") }?.description
-                == "da0p3: the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\") at offset \(hex(trailer)): read it anyway with --force")
+                == "da0p3: the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\") at offset \(hex(trailer)): it can be read anyway when forced")
         let again = try Dump(sources: [MemorySource(name: "da0p3", bytes: cleared)], force: true)
         #expect(again.freebsdDevice?.cleared == true)
         #expect(try again.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))

@@ -59,7 +59,7 @@ struct FreeBSDFullDumpTests {
         #expect(try space.translate(Self.kernbase + 0x1000_0123).physical == 0x3ff123)
         #expect(try space.read(virtual: Self.kernbase + 0x1000_0000, count: 4096) == patternPage(0x3ff))
         #expect(try space.translate(Self.kernbase + 0x2abcde).pageSize == 1 << 21)
-        #expect(try dump.freebsdAddress("hz") == Self.kernbase + 0x200040)
+        #expect(try dump.kernel().resolve("hz") == Self.kernbase + 0x200040)
         let buffer = try dump.freebsdMessageBuffer()
         let text = String(decoding: Self.ring + Self.later, as: UTF8.self)
         #expect(buffer.text == String(text.suffix(256)))

@@ -4,7 +4,7 @@
 /// no byte before the ones asked for is read or decrypted.
 public struct DecryptedSource: ByteSource {
     public let base: any ByteSource
-    public let cipher: KernelDumpKey.Cipher
+    public let cipher: DumpCipherAlgorithm
     /// The unwrapped dump key and `kdk_iv`.
     public let key: [UInt8]
     public let iv: [UInt8]
@@ -12,7 +12,7 @@ public struct DecryptedSource: ByteSource {
     public var size: UInt64 { base.size }
 
     /// `key` is the unwrapped 64-byte dump key; `iv` is the key block's `kdk_iv`.
-    public init(base: any ByteSource, cipher: KernelDumpKey.Cipher, key: [UInt8], iv: [UInt8]) {
+    public init(base: any ByteSource, cipher: DumpCipherAlgorithm, key: [UInt8], iv: [UInt8]) {
         self.base = base
         self.cipher = cipher
         self.key = key

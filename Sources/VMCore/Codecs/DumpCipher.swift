@@ -21,7 +21,7 @@ import Foundation
 /// sizes are multiples of 64 bytes (the kernel's are 4 KiB), except the last.
 public final class DumpCipher {
     public enum Direction: Sendable { case encrypt, decrypt }
-    public let cipher: KernelDumpKey.Cipher
+    public let cipher: DumpCipherAlgorithm
     public let direction: Direction
     let key: SymmetricKey
     let nonce: [UInt8]
@@ -33,7 +33,7 @@ public final class DumpCipher {
     let file: String
 
     /// `key` is the unwrapped 64-byte dump key (or at least its first 32 bytes); `iv` is `kdk_iv`.
-    public init(cipher: KernelDumpKey.Cipher, key: [UInt8], iv: [UInt8], direction: Direction, file: String) throws(VMCoreError) {
+    public init(cipher: DumpCipherAlgorithm, key: [UInt8], iv: [UInt8], direction: Direction, file: String) throws(VMCoreError) {
         guard key.count >= 32 else {
             throw VMCoreError(.decryption, file: file, "the dump key has \(key.count) bytes", "expected 64 (the first 32 are the cipher key)")
         }
@@ -109,13 +109,22 @@ public final class DumpCipher {
     }
 }
 
+/// The ciphers of encrypted kernel dumps, by the numbers FreeBSD's `kerneldumpkey` gives them
+/// (`KERNELDUMP_ENC_AES_256_CBC` 1, `KERNELDUMP_ENC_CHACHA20` 2).
+public enum DumpCipherAlgorithm: UInt8, Sendable {
+    case aes256CBC = 1, chacha20 = 2
+
+    /// "AES-256-CBC" or "ChaCha20".
+    public var name: String { self == .aes256CBC ? "AES-256-CBC" : "ChaCha20" }
+}
+
 /// The RSA side of EKCD: wrapping the 64-byte dump key as dumpon(8) does, and unwrapping it as
 /// decryptcore(8) does.
 public enum DumpKeyWrap {
     /// The dump key inside `dumpKey`, unwrapped with the RSA private key in `privateKeyPEM`:
     /// RSA-OAEP (SHA-1) as current dumpon writes it, else PKCS#1 v1.5 as FreeBSD 12-era dumpon
     /// wrote it; either must give exactly 64 bytes (`decryptcore.c` `decrypt()`).
-    public static func unwrap(_ dumpKey: KernelDumpKey, privateKeyPEM: String, keyFile: String, privateKeyFile: String) throws(VMCoreError) -> [UInt8] {
+    public static func unwrap(_ encryptedKey: [UInt8], privateKeyPEM: String, keyFile: String, privateKeyFile: String) throws(VMCoreError) -> [UInt8] {
         let privateKey: _RSA.Encryption.PrivateKey
         do {
             privateKey = try _RSA.Encryption.PrivateKey(unsafePEMRepresentation: privateKeyPEM)
@@ -123,16 +132,12 @@ public enum DumpKeyWrap {
             throw VMCoreError(.decryption, file: privateKeyFile, "not an RSA private key in PEM form", "\(error)")
         }
         let modulus = privateKey.keySizeInBits / 8
-        guard modulus == dumpKey.encryptedKey.count else {
+        guard modulus == encryptedKey.count else {
             throw VMCoreError(.decryption, file: keyFile, offset: 33, "the dump key was wrapped for a different RSA key",
-                              "it is \(dumpKey.encryptedKey.count) bytes; the private key's modulus is \(modulus) bytes")
-        }
-        guard KernelDumpKey.Cipher(rawValue: dumpKey.encryption) != nil else {
-            throw VMCoreError(.decryption, file: keyFile, offset: 0, "invalid encryption algorithm \(dumpKey.encryption)",
-                              "expected 1 (AES-256-CBC) or 2 (ChaCha20)")
+                              "it is \(encryptedKey.count) bytes; the private key's modulus is \(modulus) bytes")
         }
         for padding in [_RSA.Encryption.Padding.PKCS1_OAEP, ._WEAK_AND_INSECURE_PKCS_V1_5] {
-            if let key = try? privateKey.decrypt(dumpKey.encryptedKey, padding: padding), key.count == 64 {
+            if let key = try? privateKey.decrypt(encryptedKey, padding: padding), key.count == 64 {
                 return Array(key)
             }
         }
@@ -149,23 +154,5 @@ public enum DumpKeyWrap {
         } catch {
             throw VMCoreError(.decryption, file: publicKeyFile, "cannot wrap the dump key with this RSA public key", "\(error)")
         }
-    }
-}
-
-extension KernelDumpKey {
-    public init(cipher: Cipher, iv: [UInt8], encryptedKey: [UInt8]) {
-        encryption = cipher.rawValue
-        self.iv = Array((iv + [UInt8](repeating: 0, count: 32)).prefix(32))
-        self.encryptedKey = encryptedKey
-    }
-
-    /// `struct kerneldumpkey` (packed, big-endian), zero-padded to a multiple of `blockSize`
-    /// as the kernel writes it to the device and savecore to `key.N`.
-    public func encoded(blockSize: Int) -> [UInt8] {
-        let n = UInt32(encryptedKey.count)
-        var b = [encryption] + iv + [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + encryptedKey
-        let padded = (b.count + blockSize - 1) / blockSize * blockSize
-        b += [UInt8](repeating: 0, count: padded - b.count)
-        return b
     }
 }

@@ -40,9 +40,10 @@ public final class ELFCore: PhysicalMemory, Sendable {
         return type == ELFHeader.coreType
     }
 
-    /// Opens an ELF core. `pageSize` overrides the architecture's default page size (for
-    /// aarch64 kernels with 16 or 64 KiB pages, learnt from VMCOREINFO).
-    public init(source: any ByteSource, pageSize: Int? = nil) throws(VMCoreError) {
+    /// Opens an ELF core. The page size is not in the ELF headers: `pageSize` gives it, else
+    /// `pageSizeFromNotes` finds it in the notes (the OS layer reads VMCOREINFO's PAGESIZE;
+    /// aarch64 kernels use 16 or 64 KiB pages), else it is 4 KiB.
+    public init(source: any ByteSource, pageSize: Int? = nil, pageSizeFromNotes: (([ELFNote]) -> Int?)? = nil) throws(VMCoreError) {
         self.source = source
         let header = try ELFHeader(from: source)
         self.header = header
@@ -92,10 +93,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
             arch = CoreNotes.architecture(prstatusSize: size) ?? .unknown
         }
         architecture = arch
-        // The page size is not in the ELF headers: take the caller's, else VMCOREINFO's PAGESIZE.
-        let noted = notes.first { $0.name == "VMCOREINFO" }.flatMap {
-            VMCoreInfo(text: String(decoding: $0.descriptor.prefix { $0 != 0 }, as: UTF8.self)).pageSize
-        }
+        let noted = pageSizeFromNotes?(notes)
         self.pageSize = pageSize ?? noted.flatMap { $0 >= 512 && $0 & ($0 - 1) == 0 ? $0 : nil } ?? 4096
 
         // Disjoint physical pieces, first by address (and larger first) winning.

@@ -61,8 +61,7 @@ public struct FreeBSDDumpDevice: Sendable {
             let restored = Array(KernelDumpHeader.Kind.kernelDump.rawValue.utf8) + [0]
             bytes.replaceSubrange(0..<restored.count, with: restored)
             let e = VMCoreError(.corrupt, file: file, offset: found.offset,
-                                "the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\")",
-                                "read it anyway with --force")
+                                "the dump was already saved: savecore cleared it (\"Cleared Kernel Dump\")", hint: .force)
             guard force else { throw e }
             problems.append(e)
         }

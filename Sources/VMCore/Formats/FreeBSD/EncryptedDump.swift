@@ -42,10 +42,10 @@ public enum EncryptedDump {
             throw VMCoreError(.decryption, file: privateKeyFile, "the private key file is too large to be a PEM key", "it has \(pem.size) bytes")
         }
         let text = String(decoding: try pem.bytes(at: 0, count: Int(pem.size), what: "private key"), as: UTF8.self)
-        let symmetric = try DumpKeyWrap.unwrap(key, privateKeyPEM: text, keyFile: keyFile, privateKeyFile: privateKeyFile)
         guard let cipher = KernelDumpKey.Cipher(rawValue: key.encryption) else {
             throw VMCoreError(.decryption, file: keyFile, offset: 0, "invalid encryption algorithm \(key.encryption)", "expected 1 (AES-256-CBC) or 2 (ChaCha20)")
         }
+        let symmetric = try DumpKeyWrap.unwrap(key.encryptedKey, privateKeyPEM: text, keyFile: keyFile, privateKeyFile: privateKeyFile)
         return DecryptedSource(base: try FileSource(path: encrypted), cipher: cipher, key: symmetric, iv: key.iv)
     }
 

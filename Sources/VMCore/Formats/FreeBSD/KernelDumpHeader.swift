@@ -129,12 +129,8 @@ public struct KernelDumpHeader: Sendable, Equatable {
 
 /// `struct kerneldumpkey` (`sys/sys/kerneldump.h`, packed, big-endian): the EKCD key block.
 public struct KernelDumpKey: Sendable, Equatable {
-    public enum Cipher: UInt8, Sendable {
-        case aes256CBC = 1, chacha20 = 2
-
-        /// "AES-256-CBC" or "ChaCha20".
-        public var name: String { self == .aes256CBC ? "AES-256-CBC" : "ChaCha20" }
-    }
+    /// `kdk_encryption`'s values.
+    public typealias Cipher = DumpCipherAlgorithm
     public var encryption: UInt8
     public var iv: [UInt8]
     public var encryptedKey: [UInt8]

@@ -10,7 +10,7 @@ extension Dump {
             return try FreeBSDMessageBuffer(minidump: m)
         }
         throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump has no message buffer of its own",
-                          "give the kernel that crashed with --kernel PATH: its msgbufp symbol finds the buffer in memory")
+                          hint: .kernelFile("its msgbufp symbol finds the buffer in memory"))
     }
 }
 
@@ -111,21 +111,9 @@ extension Dump {
     public func freebsdPageTables() throws(VMCoreError) -> KernelAddressSpace {
         guard let freebsdKernel else {
             throw VMCoreError(.usage, file: files[0], "a FreeBSD full dump holds no page-table root",
-                              "give the kernel that crashed with --kernel PATH (its KPML4phys, or IdlePTD/IdlePDPT, symbol finds the page tables)")
+                              hint: .kernelFile("its KPML4phys, or IdlePTD/IdlePDPT, symbol finds the page tables"))
         }
         return try freebsdKernel.addressSpace(memory: memory, architecture: architecture, file: files[0])
-    }
-
-    /// A FreeBSD kernel virtual address: a number, or a symbol of the kernel file.
-    public func freebsdAddress(_ text: String) throws(VMCoreError) -> UInt64 {
-        if let n = parseAddress(text) { return n }
-        guard let freebsdKernel else {
-            throw VMCoreError(.usage, file: files[0], "'\(text)' is not an address", "give the kernel file with --kernel to use symbol names")
-        }
-        guard let v = freebsdKernel.symbols.address(text) else {
-            throw VMCoreError(.notInDump, file: freebsdKernel.symbols.file, "the kernel file has no symbol \(text)")
-        }
-        return v
     }
 }
 
