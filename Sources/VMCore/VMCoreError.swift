@@ -35,12 +35,15 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case force
         /// The kernel file that crashed would supply what is missing; the text says how.
         case kernelFile(String)
+        /// An existing output file would be replaced if asked.
+        case replace
 
         /// The hint in the library's words.
         public var text: String {
             switch self {
             case .force: "it can be read anyway when forced"
             case .kernelFile(let why): "give the kernel file that crashed: \(why)"
+            case .replace: "it is replaced only when asked to"
             }
         }
     }

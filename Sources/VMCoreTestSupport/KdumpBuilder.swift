@@ -1,10 +1,12 @@
 import VMCore
 
-/// Writes kdump-compressed files byte by byte as makedumpfile's `write_kdump_header()` and
+/// Writes kdump-compressed files as makedumpfile's `write_kdump_header()` and
 /// `write_kdump_pages_and_bitmap_cyclic()` do (linux.md A1): header block, sub header with
 /// notes and VMCOREINFO, two bitmaps, descriptors, shared zero page, page data, erase info.
+/// The structs come from the library's encoders (`Kdump+Encoding.swift`); this lays them out,
+/// including the states a writer must never produce (cut-off files, old header versions).
 public struct KdumpBuilder {
-    public enum Layout: Sendable { case abi64, pack32, pad32 }
+    public typealias Layout = KdumpSubHeader.Layout
 
     public var order: ByteOrder = .little
     public var layout: Layout = .abi64
@@ -41,7 +43,7 @@ public struct KdumpBuilder {
     public init(maxPFN: UInt64) { self.maxPFN = maxPFN }
 
     var is64: Bool { layout == .abi64 }
-    var subHeaderSize: Int { layout == .abi64 ? 104 : layout == .pack32 ? 80 : 96 }
+    var subHeaderSize: Int { KdumpSubHeader.size(layout) }
 
     /// The whole file.
     public func build() -> [UInt8] {
@@ -64,69 +66,53 @@ public struct KdumpBuilder {
         let subBlocks = headerVersion >= 1 ? (subHeaderSize + noteBytes.count + v3Text.count + block - 1) / block : 0
         let bitmapEach = Int(((maxPFN + 7) / 8 + UInt64(block) - 1) / UInt64(block))
         let bitmapBlocks = singleBitmap ? bitmapEach : 2 * bitmapEach
-        var bitmap1 = [UInt8](repeating: 0, count: bitmapEach * block)
-        var bitmap2 = bitmap1
-        for pfn in pages.keys where pfn < maxPFN { bitmap1[Int(pfn / 8)] |= 1 << (pfn % 8); bitmap2[Int(pfn / 8)] |= 1 << (pfn % 8) }
-        for pfn in excluded where pfn < maxPFN { bitmap1[Int(pfn / 8)] |= 1 << (pfn % 8) }
-        if singleBitmap { bitmap1 = bitmap2 }
+        let bitmap2 = PageBitmap.encoded(pages.keys, bitCount: maxPFN, blockSize: block)
+        let bitmap1 = singleBitmap ? bitmap2 : PageBitmap.encoded(Array(pages.keys) + Array(excluded), bitCount: maxPFN, blockSize: block)
         let descriptorBase = (1 + subBlocks + bitmapBlocks) * block
 
         var files: [[UInt8]] = []
         var written = 0
         for range in ranges {
             var w = ByteWriter(order: order)
+            var subHeader: KdumpSubHeader?
             let dumped = pages.keys.filter { range.contains($0) && $0 < maxPFN }.sorted()
             // Header block.
-            w.raw(Array("KDUMP   ".utf8), at: 0)
-            w.i32(headerVersion, at: 8)
-            for (i, s) in [sysname, nodename, release, version, machine, "(none)"].enumerated() {
-                w.cString(s, at: 12 + 65 * i, size: 65)
-            }
             var status: UInt32 = compression.flag
             if incompleteAfter != nil { status |= DiskDumpHeader.incomplete }
-            let (ts, st) = is64 ? (408, 424) : (404, 412)
-            w.word(UInt64(bitPattern: timestamp), at: ts, is64: is64)
-            w.u32(status, at: st)
-            w.i32(Int32(block), at: st + 4)
-            w.i32(Int32(subBlocks), at: st + 8)
-            w.u32(UInt32(bitmapBlocks), at: st + 12)
-            w.u32(UInt32(min(maxPFN, UInt64(UInt32.max))), at: st + 16)
-            w.i32(nrCPUs, at: st + 36)
-            w.pad(toMultipleOf: block)
+            let header = DiskDumpHeader(headerVersion: headerVersion, utsname: [sysname, nodename, release, version, machine, "(none)"],
+                                        timestampSeconds: timestamp, status: status, blockSize: Int32(block),
+                                        subHeaderBlocks: Int32(subBlocks), bitmapBlocks: UInt32(bitmapBlocks),
+                                        maxMapnr: UInt32(min(maxPFN, UInt64(UInt32.max))), nrCPUs: nrCPUs, is64: is64, order: order)
+            w.raw(header.encoded(), at: 0)
 
             // Sub header, then the notes (or v3's bare VMCOREINFO text).
             if headerVersion >= 1 {
-                let s = block
-                func at(_ a: Int, _ b: Int, _ c: Int) -> Int { s + (layout == .abi64 ? a : layout == .pack32 ? b : c) }
-                w.word(physBase, at: s, is64: is64)
-                w.i32(dumpLevel, at: at(8, 4, 4))
-                if headerVersion >= 2 {
-                    w.i32(split ? 1 : 0, at: at(12, 8, 8))
-                    w.word(split ? range.lowerBound : 0, at: at(16, 12, 12), is64: is64)
-                    w.word(split ? range.upperBound : 0, at: at(24, 16, 16), is64: is64)
-                }
+                var sub = KdumpSubHeader()
+                sub.layout = layout
+                sub.physBase = physBase
+                sub.dumpLevel = dumpLevel
+                if split { (sub.split, sub.startPFN, sub.endPFN) = (1, range.lowerBound, range.upperBound) }
                 let notesAt = block + subHeaderSize
                 if headerVersion == 3, vmcoreinfo != nil {
-                    w.u64(UInt64(notesAt), at: at(32, 20, 24))
-                    w.word(UInt64(v3Text.count), at: at(40, 28, 32), is64: is64)
+                    (sub.vmcoreinfoOffset, sub.vmcoreinfoSize) = (UInt64(notesAt), UInt64(v3Text.count))
                     w.raw(v3Text, at: notesAt)
                 }
                 if headerVersion >= 4 {
                     if let vmcoreinfo {
                         // The text is the last note's descriptor.
                         let textAt = notesAt + noteBytes.count - ((vmcoreinfo.utf8.count + 3) & ~3)
-                        w.u64(UInt64(textAt), at: at(32, 20, 24))
-                        w.word(UInt64(vmcoreinfo.utf8.count), at: at(40, 28, 32), is64: is64)
+                        (sub.vmcoreinfoOffset, sub.vmcoreinfoSize) = (UInt64(textAt), UInt64(vmcoreinfo.utf8.count))
                     }
-                    w.u64(UInt64(notesAt), at: at(48, 32, 40))
-                    w.word(UInt64(noteBytes.count), at: at(56, 40, 48), is64: is64)
+                    (sub.noteOffset, sub.noteSize) = (UInt64(notesAt), UInt64(noteBytes.count))
                     w.raw(noteBytes, at: notesAt)
                 }
-                if headerVersion >= 6 {
-                    w.u64(split ? range.lowerBound : 0, at: at(80, 56, 72))
-                    w.u64(split ? range.upperBound : 0, at: at(88, 64, 80))
-                    w.u64(maxPFN, at: at(96, 72, 88))
+                if split { (sub.startPFN64, sub.endPFN64) = (range.lowerBound, range.upperBound) }
+                sub.maxMapnr64 = maxPFN
+                if let eraseinfo, headerVersion >= 5 {
+                    // Erase info follows the page data: its offset is known once the pages are laid out.
+                    sub.eraseinfoSize = UInt64(eraseinfo.utf8.count)
                 }
+                subHeader = sub
                 w.grow(to: (1 + subBlocks) * block)
             }
             w.raw(bitmap1, at: (1 + subBlocks) * block)
@@ -147,28 +133,24 @@ public struct KdumpBuilder {
                 if let limit = incompleteAfter, written >= limit { break }
                 written += 1
                 let data = pages[pfn]!
-                let d = descriptorBase + i * 24
+                let d = descriptorBase + i * KdumpFile.PageDescriptor.size
                 if let zeroOffset, data.allSatisfy({ $0 == 0 }) {
-                    w.u64(UInt64(zeroOffset), at: d)
-                    w.u32(UInt32(block), at: d + 8)
-                    w.u32(0, at: d + 12)
+                    w.raw(KdumpFile.PageDescriptor(offset: UInt64(zeroOffset), size: UInt32(block), flags: 0).encoded(order: order), at: d)
                     continue
                 }
                 let method = pageCompression[pfn] ?? compression
                 let packed = PageCodec.compress(method, data)
                 let stored = packed ?? data
-                w.u64(UInt64(dataOffset), at: d)
-                w.u32(UInt32(stored.count), at: d + 8)
-                w.u32(packed == nil ? 0 : method.flag, at: d + 12)
+                w.raw(KdumpFile.PageDescriptor(offset: UInt64(dataOffset), size: UInt32(stored.count),
+                                               flags: packed == nil ? 0 : method.flag).encoded(order: order), at: d)
                 w.raw(stored, at: dataOffset)
                 dataOffset += stored.count
             }
             if let eraseinfo, headerVersion >= 5 {
-                func at(_ a: Int, _ b: Int, _ c: Int) -> Int { block + (layout == .abi64 ? a : layout == .pack32 ? b : c) }
-                w.u64(UInt64(dataOffset), at: at(64, 44, 56))
-                w.word(UInt64(eraseinfo.utf8.count), at: at(72, 52, 64), is64: is64)
+                subHeader?.eraseinfoOffset = UInt64(dataOffset)
                 w.raw(Array(eraseinfo.utf8), at: dataOffset)
             }
+            if let subHeader { w.raw(subHeader.encoded(headerVersion: headerVersion, order: order), at: block) }
             files.append(w.bytes)
         }
         return files

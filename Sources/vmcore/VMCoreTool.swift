@@ -46,6 +46,7 @@ func hintText(_ hint: VMCoreError.Hint) -> String {
     switch hint {
     case .force: "read it anyway with --force"
     case .kernelFile(let why): "give the kernel that crashed with --kernel PATH: \(why)"
+    case .replace: "give -f to replace it"
     }
 }
 

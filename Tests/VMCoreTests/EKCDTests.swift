@@ -126,7 +126,7 @@ struct EKCDTests {
         #expect(Array(try Data(contentsOf: dir.appendingPathComponent("vmcore.0"))) == payload)
         #expect(try Dump.open(p("vmcore.0")).memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
         #expect(caught { try EncryptedDump.decrypt(encrypted: p("vmcore_encrypted.0"), keyFile: p("key.0"), privateKeyFile: p("private.pem"), output: p("vmcore.0")) }?.description
-                == "\(p("vmcore.0")): already exists: give -f to replace it")
+                == "\(p("vmcore.0")): already exists: it is replaced only when asked to")
         guard cipher == .chacha20 else { return }  // the kernel refuses AES-CBC with compression (no padding)
         let zdir = try crashDirectory(EKCDBuilder(cipher: cipher), payload: KernelCompressor.zstd(payload))
         let z = { (n: String) in zdir.appendingPathComponent(n).path }

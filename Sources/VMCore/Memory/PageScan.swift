@@ -19,21 +19,40 @@ public struct PageScanResult: Sendable, Codable {
     public var pageSize: Int = 0
 }
 
+/// A page that could not be read, and why.
+public struct PageFailure: Sendable {
+    public var pfn: UInt64
+    public var error: VMCoreError
+}
+
+/// The buffers and decompression streams one thread reuses from page to page, so that
+/// reading a page allocates nothing. Not for sharing between threads.
+public final class PageReadContext {
+    /// One page, for containers that decode pages one at a time.
+    public var page: [UInt8]
+    /// Room for a compressed page.
+    public var scratch: [UInt8]
+    public let decoder: PageDecoder
+
+    public init(pageSize: Int) {
+        page = [UInt8](repeating: 0, count: pageSize)
+        scratch = [UInt8](repeating: 0, count: pageSize)
+        decoder = PageDecoder()
+    }
+}
+
+/// Consecutive stored pages, read: `bytes` holds `pfns.count` pages (zero where a page failed).
+public struct PageChunk {
+    public var pfns: Range<UInt64>
+    public var bytes: [UInt8]
+    public var failures: [PageFailure]
+}
+
 extension PhysicalMemory {
     /// Page frames that hold data in the dump, as half-open runs (holes, excluded and missing
-    /// pages left out; pages only partly in memory included).
+    /// pages left out; pages only partly in memory included). Containers that know their
+    /// stored pages better (a bitmap) say so themselves.
     public func storedPageRuns() -> [Range<UInt64>] {
-        if let kdump = self as? KdumpFile {
-            // Only the PFN ranges of the files given: one piece of a split set holds its own range.
-            var runs: [Range<UInt64>] = []
-            for run in kdump.dumped.runs() {
-                for part in kdump.parts {
-                    let r = max(run.lowerBound, part.startPFN)..<max(max(run.lowerBound, part.startPFN), min(run.upperBound, part.endPFN))
-                    if !r.isEmpty { runs.append(r) }
-                }
-            }
-            return runs
-        }
         let ps = UInt64(pageSize)
         var runs: [Range<UInt64>] = []
         for r in ranges {
@@ -50,78 +69,117 @@ extension PhysicalMemory {
         return runs
     }
 
-    /// Reads and decodes every stored page on `threads` threads, calling `visit` (from any
-    /// thread) with each page's bytes. A page that fails is recorded, and the scan goes on.
-    public func scanStoredPages(threads: Int = System.activeProcessorCount,
-                                visit: (@Sendable (UInt64, [UInt8]) -> Void)? = nil) -> PageScanResult {
+    /// Reads pages `pfns` into `buffer` (`pfns.count` pages; it grows if short): in one read
+    /// where they lie in one range, else page by page, reading the part of a page that is in
+    /// memory. A page that cannot be read is zero and reported. Containers whose pages are
+    /// encoded (kdump-compressed) decode them one by one instead.
+    public func readPages(_ pfns: Range<UInt64>, into buffer: inout [UInt8], context: PageReadContext) -> [PageFailure] {
         let ps = UInt64(pageSize)
-        // Chunks of at most 256 pages (1 MiB of 4 KiB pages), so both threads stay busy to the end.
+        let bytes = pfns.count * pageSize
+        if buffer.count < bytes { buffer = [UInt8](repeating: 0, count: bytes) }
+        let start = pfns.lowerBound * ps, end = pfns.upperBound * ps
+        let list = ranges
+        // The first range ending after `address` (ranges are sorted and disjoint).
+        func range(after address: UInt64) -> PhysicalRange? {
+            var lo = 0, hi = list.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if list[mid].end <= address { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < list.count ? list[lo] : nil
+        }
+        if let r = range(after: start), r.start <= start && end <= r.end,
+           (try? read(physical: start, into: &buffer, bufferOffset: 0, count: bytes)) != nil {
+            return []
+        }
+        var failures: [PageFailure] = []
+        for (k, pfn) in pfns.enumerated() {
+            let o = k * pageSize
+            for i in o..<o + pageSize { buffer[i] = 0 }
+            // Pages only partly in memory: read the part that is there.
+            guard let r = range(after: pfn * ps) else {
+                failures.append(PageFailure(pfn: pfn, error: VMCoreError(.notInDump, file: "", "PFN \(hex(pfn)) is beyond the dump's memory")))
+                continue
+            }
+            let from = max(pfn * ps, r.start), to = min((pfn + 1) * ps, r.end)
+            do throws(VMCoreError) {
+                guard from < to else { throw VMCoreError(.notInDump, file: "", "PFN \(hex(pfn)) is in a hole") }
+                try read(physical: from, into: &buffer, bufferOffset: o + Int(from - pfn * ps), count: Int(to - from))
+            } catch {
+                failures.append(PageFailure(pfn: pfn, error: error))
+            }
+        }
+        return failures
+    }
+
+    /// Every stored page, in PFN order, `chunkPages` pages at a time: decoded on `threads`
+    /// threads, handed to `consume` on the calling thread in order. The chunk's buffer is
+    /// reused once `consume` returns, so memory stays flat however big the dump is. For
+    /// writers that must emit pages in order (a re-filtered or converted dump).
+    public func forEachStoredChunk(chunkPages: Int = 256, threads: Int = System.activeProcessorCount,
+                                   _ consume: (PageChunk) throws(VMCoreError) -> Void) throws(VMCoreError) {
+        let chunks = Self.chunks(storedPageRuns(), of: max(1, chunkPages))
+        let width = max(1, threads)
+        let slots = (0..<width).map { _ in ChunkSlot(pageSize: pageSize, pages: chunkPages) }
+        var next = 0
+        while next < chunks.count {
+            let batch = Array(chunks[next..<min(chunks.count, next + width)])
+            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                let slot = slots[i]
+                slot.failures = readPages(batch[i], into: &slot.bytes, context: slot.context)
+            }
+            for (i, pfns) in batch.enumerated() {
+                try consume(PageChunk(pfns: pfns, bytes: slots[i].bytes, failures: slots[i].failures))
+            }
+            next += batch.count
+        }
+    }
+
+    /// `runs` cut into pieces of at most `size` pages.
+    static func chunks(_ runs: [Range<UInt64>], of size: Int) -> [Range<UInt64>] {
         var chunks: [Range<UInt64>] = []
-        for run in storedPageRuns() {
+        for run in runs {
             var start = run.lowerBound
             while start < run.upperBound {
-                let end = min(run.upperBound, start + 256)
+                let end = min(run.upperBound, start + UInt64(size))
                 chunks.append(start..<end)
                 start = end
             }
         }
+        return chunks
+    }
+
+    /// Reads and decodes every stored page on `threads` threads, calling `visit` (from any
+    /// thread) with each page's bytes. A page that fails is recorded, and the scan goes on.
+    public func scanStoredPages(threads: Int = System.activeProcessorCount,
+                                visit: (@Sendable (UInt64, [UInt8]) -> Void)? = nil) -> PageScanResult {
+        // Chunks of at most 256 pages (1 MiB of 4 KiB pages), so both threads stay busy to the end.
+        let chunkList = Self.chunks(storedPageRuns(), of: 256)
         let total = Mutex(PageScanResult())
         let next = Atomic<Int>(0)
-        let kdump = self as? KdumpFile
-        let chunkList = chunks
-        let rangeList = ranges
-        // The index of the first range ending after `address` (ranges are sorted and disjoint).
-        @Sendable func rangeIndex(_ address: UInt64) -> Int {
-            var lo = 0, hi = rangeList.count - 1
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if rangeList[mid].end <= address { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
-        }
+        let ps = pageSize
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunkList.count))) { _ in
-            var page = [UInt8](repeating: 0, count: pageSize)
-            var scratch = [UInt8](repeating: 0, count: pageSize)
-            var local = PageScanResult()
-            let decoder = PageDecoder()
+            let context = PageReadContext(pageSize: ps)
             var block: [UInt8] = []
+            var local = PageScanResult()
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard i < chunkList.count else { break }
                 let chunk = chunkList[i]
-                if let kdump {
-                    for pfn in chunk {
-                        let failure: VMCoreError?
-                        do throws(VMCoreError) { try kdump.decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder); failure = nil } catch { failure = error }
-                        local.account(pfn, page, failure, visit)
-                    }
-                    continue
-                }
-                // Uncompressed containers: one read for the whole chunk where it lies in one
-                // range, page by page where a range ends mid-chunk (or the read fails).
-                let start = chunk.lowerBound * ps, end = chunk.upperBound * ps
-                let r = rangeList[rangeIndex(start)]
-                if r.start <= start && end <= r.end {
-                    if block.count < Int(end - start) { block = [UInt8](repeating: 0, count: Int(end - start)) }
-                    if (try? read(physical: start, into: &block, bufferOffset: 0, count: Int(end - start))) != nil {
-                        for (k, pfn) in chunk.enumerated() {
-                            let o = k * pageSize
-                            local.pagesRead += 1
-                            if PageCodec.isZero(block, o..<o + pageSize) { local.zeroPages += 1 }
-                            if let visit { visit(pfn, Array(block[o..<o + pageSize])) }
-                        }
+                let failures = readPages(chunk, into: &block, context: context)
+                var failed = failures.makeIterator()
+                var nextFailure = failed.next()
+                for (k, pfn) in chunk.enumerated() {
+                    if let f = nextFailure, f.pfn == pfn {
+                        local.failureCount += 1
+                        if local.failures.count < 100 { local.failures.append(.init(pfn: hex(pfn), error: "\(f.error)")) }
+                        nextFailure = failed.next()
                         continue
                     }
-                }
-                for pfn in chunk {
-                    // Pages only partly in memory: read the part that is there.
-                    let r = rangeList[rangeIndex(pfn * ps)]
-                    let from = max(pfn * ps, r.start)
-                    let to = min((pfn + 1) * ps, r.end)
-                    for k in page.indices { page[k] = 0 }
-                    let failure: VMCoreError?
-                    do throws(VMCoreError) { try read(physical: from, into: &page, bufferOffset: Int(from - pfn * ps), count: Int(to - from)); failure = nil } catch { failure = error }
-                    local.account(pfn, page, failure, visit)
+                    let o = k * ps
+                    local.pagesRead += 1
+                    if PageCodec.isZero(block, o..<o + ps) { local.zeroPages += 1 }
+                    if let visit { visit(pfn, Array(block[o..<o + ps])) }
                 }
             }
             total.withLock { t in
@@ -138,17 +196,16 @@ extension PhysicalMemory {
     }
 }
 
-extension PageScanResult {
-    /// Counts one page: read (zero or not, handed to `visit`), or failed with `failure`.
-    mutating func account(_ pfn: UInt64, _ page: [UInt8], _ failure: VMCoreError?, _ visit: (@Sendable (UInt64, [UInt8]) -> Void)?) {
-        if let failure {
-            failureCount += 1
-            if failures.count < 100 { failures.append(.init(pfn: hex(pfn), error: "\(failure)")) }
-            return
-        }
-        pagesRead += 1
-        if PageCodec.isZero(page, 0..<page.count) { zeroPages += 1 }
-        visit?(pfn, page)
+/// One thread's buffers for `forEachStoredChunk`: each slot is used by one thread at a time
+/// (the batch's iteration of the same index), then read by the caller after the batch.
+final class ChunkSlot: @unchecked Sendable {
+    var bytes: [UInt8]
+    var failures: [PageFailure] = []
+    let context: PageReadContext
+
+    init(pageSize: Int, pages: Int) {
+        bytes = [UInt8](repeating: 0, count: pageSize * pages)
+        context = PageReadContext(pageSize: pageSize)
     }
 }
 

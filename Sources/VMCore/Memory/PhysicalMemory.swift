@@ -54,6 +54,11 @@ public protocol PhysicalMemory: AnyObject, Sendable {
     /// Copies `count` bytes at physical `address` into `buffer[bufferOffset...]`, across pages.
     /// Throws `notInDump`, `excludedPage` or a format error for the first byte it cannot supply.
     func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError)
+    /// Page frames that hold data, as half-open runs (a default walks `ranges` and `state`).
+    func storedPageRuns() -> [Range<UInt64>]
+    /// Reads (decodes) pages `pfns` into `buffer`, reusing `context`; a page that fails is
+    /// zero and reported (a default reads physical memory directly).
+    func readPages(_ pfns: Range<UInt64>, into buffer: inout [UInt8], context: PageReadContext) -> [PageFailure]
 }
 
 extension PhysicalMemory {

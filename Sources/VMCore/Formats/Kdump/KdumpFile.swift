@@ -221,6 +221,38 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     /// The name errors about the whole dump use: the file, or every file of a split set.
     var fileNames: String { parts.count == 1 ? parts[0].source.name : parts.map(\.source.name).joined(separator: ", ") }
 
+    /// Page frames stored in the files given: the dumped bitmap's runs, within each file's PFN
+    /// range (one piece of a split set holds its own range only).
+    public func storedPageRuns() -> [Range<UInt64>] {
+        var runs: [Range<UInt64>] = []
+        for run in dumped.runs() {
+            for part in parts {
+                let lower = max(run.lowerBound, part.startPFN)
+                let r = lower..<max(lower, min(run.upperBound, part.endPFN))
+                if !r.isEmpty { runs.append(r) }
+            }
+        }
+        return runs
+    }
+
+    /// Decodes pages `pfns` one by one through `context`'s buffers and streams.
+    public func readPages(_ pfns: Range<UInt64>, into buffer: inout [UInt8], context: PageReadContext) -> [PageFailure] {
+        let bytes = pfns.count * pageSize
+        if buffer.count < bytes { buffer = [UInt8](repeating: 0, count: bytes) }
+        var failures: [PageFailure] = []
+        for (k, pfn) in pfns.enumerated() {
+            let o = k * pageSize
+            do throws(VMCoreError) {
+                try decodePage(pfn, into: &context.page, scratch: &context.scratch, decoder: context.decoder)
+                buffer.replaceSubrange(o..<o + pageSize, with: context.page)
+            } catch {
+                for i in o..<o + pageSize { buffer[i] = 0 }
+                failures.append(PageFailure(pfn: pfn, error: error))
+            }
+        }
+        return failures
+    }
+
     func decodePage(_ pfn: UInt64, into page: inout [UInt8], scratch: inout [UInt8], decoder: PageDecoder) throws(VMCoreError) {
         guard pfn < maxPFN, existing.isSet(pfn) else {
             throw VMCoreError(.notInDump, file: fileNames, "physical address \(hex(pfn &* UInt64(pageSize))) is not in the dump",
