@@ -1,6 +1,67 @@
-/// What `vmcore info` reports about a dump: every fact with its value ready to print, and
-/// addresses as `0x…` strings so JSON consumers never lose 64-bit precision.
-public struct DumpFacts: Sendable, Codable {
+/// What `vmcore info` reports about a dump, in sections: the container, its memory and CPUs,
+/// the kernel (what any kernel says of itself), and what only a Linux or a FreeBSD dump has;
+/// then warnings. Every value is ready to print, and addresses are `0x…` strings so JSON
+/// consumers never lose 64-bit precision. In JSON the sections' keys sit side by side in one
+/// object, as `vmcore info --json` has always printed them.
+public struct DumpFacts: Sendable, Encodable {
+    public var container: ContainerFacts
+    public var memory: MemoryFacts
+    public var kernel: KernelFacts
+    /// Linux (and dumps of no known system): VMCOREINFO and where the kernel sits.
+    public var linux: LinuxFacts?
+    /// FreeBSD: the minidump header, the dump-device header, the message buffer.
+    public var freebsd: FreeBSDDumpFacts?
+    public var warnings: [String]
+
+    enum CodingKeys: String, CodingKey { case warnings }
+
+    public func encode(to encoder: any Encoder) throws {
+        try container.encode(to: encoder)
+        try memory.encode(to: encoder)
+        try kernel.encode(to: encoder)
+        try linux?.encode(to: encoder)
+        try freebsd?.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(warnings, forKey: .warnings)
+    }
+}
+
+/// What the file is.
+public struct ContainerFacts: Sendable, Encodable {
+    public var files: [String]
+    public var format: Dump.Format
+    public var variant: String
+    public var flattened: Bool
+    public var flattenedRecords: Int?
+    public var producer: String?
+    public var byteOrder: String
+    public var architecture: String
+    public var pageSize: Int
+    public var compression: [String]
+    public var dumpLevel: Int?
+    public var incomplete: Bool
+    /// When the dump file was written (the kdump header's timestamp, a FreeBSD dump header's
+    /// dump time), if the writer set it.
+    public var dumpTime: Int64?
+    public var dumpTimeUTC: String?
+    public var eraseinfo: String?
+}
+
+/// The machine's memory and CPUs as the dump holds them.
+public struct MemoryFacts: Sendable, Encodable {
+    public struct Range: Sendable, Codable {
+        public var start: String
+        public var end: String
+        public var size: UInt64
+    }
+
+    public struct Pages: Sendable, Codable {
+        public var present: UInt64
+        public var zero: UInt64
+        public var excluded: UInt64
+        public var missing: UInt64
+    }
+
     public struct CPU: Sendable, Codable {
         public var index: Int
         public var pid: UInt32
@@ -15,59 +76,46 @@ public struct DumpFacts: Sendable, Codable {
         public var rip: String
     }
 
-    public struct Range: Sendable, Codable {
-        public var start: String
-        public var end: String
-        public var size: UInt64
-    }
-
-    public struct Pages: Sendable, Codable {
-        public var present: UInt64
-        public var zero: UInt64
-        public var excluded: UInt64
-        public var missing: UInt64
-    }
-
-    public var files: [String]
-    public var format: Dump.Format
-    public var variant: String
-    public var flattened: Bool
-    public var flattenedRecords: Int?
-    public var producer: String?
-    public var byteOrder: String
-    public var architecture: String
-    public var pageSize: Int
     public var memoryRanges: [Range]
     public var memoryBytes: UInt64
     public var pages: Pages
-    public var compression: [String]
-    public var dumpLevel: Int?
-    public var incomplete: Bool
     public var cpuCount: Int?
     public var cpus: [CPU]
     public var qemuCPUs: [QEMUCPU]
-    /// `CRASHTIME` from VMCOREINFO, seconds since the epoch, and as UTC text.
-    public var crashTime: Int64?
-    public var crashTimeUTC: String?
-    /// When the dump file was written (the kdump header's timestamp), if the writer set it.
-    public var dumpTime: Int64?
-    public var dumpTimeUTC: String?
+}
+
+/// What any kernel says of itself: which system and release, the machine's names, how long it
+/// ran, and why it died.
+public struct KernelFacts: Sendable, Encodable {
+    /// The operating system the dump is of, when known ("Linux", "FreeBSD" in JSON).
+    public var operatingSystem: OperatingSystem?
     public var kernelRelease: String?
     public var kernelVersion: String?
     public var hostname: String?
+    public var domain: String?
+    public var machine: String?
+    /// Seconds since boot at the last log record: the uptime at the crash.
+    public var uptime: Double?
+    /// Why the kernel died, from its log.
+    public var panic: PanicSummary?
+}
+
+/// What a Linux dump says through VMCOREINFO and the kernel's page tables, each placement
+/// value with where it came from.
+public struct LinuxFacts: Sendable, Encodable {
     public var vmcoreinfo: Bool
-    public var buildID: String?
-    public var kaslrOffset: String?
-    public var physBase: String?
-    public var physBaseSource: String?
-    /// The VMCOREINFO values most asked for, by their VMCOREINFO key.
-    public var vmcoreinfoFacts: [String: String]
-    public var eraseinfo: String?
-    public var warnings: [String]
-    // Kernel placement and identity (x86-64), each with where it came from.
     /// Where the VMCOREINFO used came from: the dump's note, or recovered from guest RAM.
     public var vmcoreinfoSource: String?
+    /// The VMCOREINFO values most asked for, by their VMCOREINFO key.
+    public var vmcoreinfoFacts: [String: String]
+    public var buildID: String?
+    /// `CRASHTIME` from VMCOREINFO, seconds since the epoch, and as UTC text.
+    public var crashTime: Int64?
+    public var crashTimeUTC: String?
+    public var kaslrOffset: String?
     public var kaslrOffsetSource: String?
+    public var physBase: String?
+    public var physBaseSource: String?
     public var pagingLevels: Int?
     public var pagingLevelsSource: String?
     public var pageTableRoot: String?
@@ -75,23 +123,20 @@ public struct DumpFacts: Sendable, Codable {
     /// The full `linux_banner` line.
     public var kernelBanner: String?
     public var kernelBannerSource: String?
-    // What the kernel's memory says (init_uts_ns, the log).
-    public var domain: String?
-    public var machine: String?
-    /// Seconds since boot at the last log record: the uptime at the crash.
-    public var uptime: Double?
-    /// Why the kernel died, from its log.
-    public var panic: PanicSummary?
     public var logFormat: String?
     public var logRecords: Int?
-    /// The operating system the dump is of, when known ("Linux", "FreeBSD" in JSON).
-    public var operatingSystem: OperatingSystem?
-    /// FreeBSD minidump facts.
-    public var freebsd: FreeBSDFacts?
+}
+
+/// What a FreeBSD dump says without a kernel file: the minidump header, the dump-device
+/// header, and how the message buffer was put in order.
+public struct FreeBSDDumpFacts: Sendable, Encodable {
+    /// The minidump header, for minidumps (JSON key `freebsd`).
+    public var minidump: FreeBSDFacts?
     /// The kernel dump header, when the dump was read from a FreeBSD dump device.
     public var dumpHeader: FreeBSDDumpHeaderFacts?
-    /// How the FreeBSD message buffer was put in order (a full dump's, through msgbufp).
     public var messageBufferOrder: String?
+
+    enum CodingKeys: String, CodingKey { case minidump = "freebsd", dumpHeader, messageBufferOrder }
 }
 
 /// What a FreeBSD minidump's header and message buffer say.
@@ -163,43 +208,31 @@ extension Dump {
         if let kdump, kdump.header.timestampSeconds > 0 { dumpTime = kdump.header.timestampSeconds }
         let release = info?.osRelease ?? kdump.flatMap { $0.header.release.isEmpty ? nil : $0.header.release }
         let ranges = memory.ranges
-        return DumpFacts(
-            files: files,
-            format: format,
-            variant: variant,
-            flattened: flattened,
+        let container = ContainerFacts(
+            files: files, format: format, variant: variant, flattened: flattened,
             flattenedRecords: flattenedSources.isEmpty ? nil : flattenedSources.reduce(0) { $0 + $1.recordCount },
-            producer: producer,
-            byteOrder: byteOrder.rawValue,
-            architecture: architecture.rawValue,
-            pageSize: pageSize,
-            memoryRanges: ranges.map { DumpFacts.Range(start: hex($0.start), end: hex($0.end), size: $0.size) },
-            memoryBytes: ranges.reduce(0) { $0 + $1.size },
-            pages: DumpFacts.Pages(present: pages.present, zero: pages.zero, excluded: pages.excluded, missing: pages.missing),
-            compression: compression,
-            dumpLevel: kdump.map { Int($0.subHeader.dumpLevel) },
+            producer: producer, byteOrder: byteOrder.rawValue, architecture: architecture.rawValue, pageSize: pageSize,
+            compression: compression, dumpLevel: kdump.map { Int($0.subHeader.dumpLevel) },
             incomplete: (kdump?.isIncomplete ?? false) || (elf?.isIncomplete ?? false) || pages.missing > 0,
+            dumpTime: dumpTime, dumpTimeUTC: dumpTime.map(formatUTC), eraseinfo: kdump?.eraseinfo)
+        let memoryFacts = MemoryFacts(
+            memoryRanges: ranges.map { MemoryFacts.Range(start: hex($0.start), end: hex($0.end), size: $0.size) },
+            memoryBytes: ranges.reduce(0) { $0 + $1.size },
+            pages: MemoryFacts.Pages(present: pages.present, zero: pages.zero, excluded: pages.excluded, missing: pages.missing),
             cpuCount: kdump.map { Int($0.header.nrCPUs) } ?? (cpus.isEmpty ? nil : cpus.count),
-            cpus: cpus.map { DumpFacts.CPU(index: $0.index, pid: $0.pid, pc: hex($0.pc), sp: hex($0.sp)) },
-            qemuCPUs: qemuCPUs.enumerated().map { DumpFacts.QEMUCPU(index: $0.offset, cr3: hex($0.element.cr3), idtBase: hex($0.element.idtBase), rip: hex($0.element.rip)) },
-            crashTime: crashTime,
-            crashTimeUTC: crashTime.map(formatUTC),
-            dumpTime: dumpTime,
-            dumpTimeUTC: dumpTime.map(formatUTC),
-            kernelRelease: release,
+            cpus: cpus.map { MemoryFacts.CPU(index: $0.index, pid: $0.pid, pc: hex($0.pc), sp: hex($0.sp)) },
+            qemuCPUs: qemuCPUs.enumerated().map { MemoryFacts.QEMUCPU(index: $0.offset, cr3: hex($0.element.cr3), idtBase: hex($0.element.idtBase), rip: hex($0.element.rip)) })
+        let kernel = KernelFacts(
+            operatingSystem: operatingSystem, kernelRelease: release,
             kernelVersion: kdump.flatMap { $0.header.version.isEmpty ? nil : $0.header.version },
-            hostname: kdump.flatMap { $0.header.nodename.isEmpty ? nil : $0.header.nodename },
-            vmcoreinfo: info != nil,
-            buildID: info?.buildID,
-            kaslrOffset: info?.kernelOffset.map(hex),
-            physBase: physBase.map { hex($0.0) },
-            physBaseSource: physBase?.1,
-            vmcoreinfoFacts: facts,
-            eraseinfo: kdump?.eraseinfo,
-            warnings: warnings,
-            vmcoreinfoSource: info == nil ? nil : "VMCOREINFO note",
-            kaslrOffsetSource: info?.kernelOffset == nil ? nil : "VMCOREINFO KERNELOFFSET"
-        )
+            hostname: kdump.flatMap { $0.header.nodename.isEmpty ? nil : $0.header.nodename })
+        let linux = operatingSystem == .freebsd ? nil : LinuxFacts(
+            vmcoreinfo: info != nil, vmcoreinfoSource: info == nil ? nil : "VMCOREINFO note", vmcoreinfoFacts: facts,
+            buildID: info?.buildID, crashTime: crashTime, crashTimeUTC: crashTime.map(formatUTC),
+            kaslrOffset: info?.kernelOffset.map(hex), kaslrOffsetSource: info?.kernelOffset == nil ? nil : "VMCOREINFO KERNELOFFSET",
+            physBase: physBase.map { hex($0.0) }, physBaseSource: physBase?.1)
+        return DumpFacts(container: container, memory: memoryFacts, kernel: kernel, linux: linux,
+                         freebsd: operatingSystem == .freebsd ? FreeBSDDumpFacts() : nil, warnings: warnings)
     }
 }
 

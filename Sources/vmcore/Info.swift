@@ -28,64 +28,68 @@ struct Info: ParsableCommand {
         print(Self.text(facts), terminator: "")
     }
 
+    /// The facts as text, section by section: the container, the kernel, the memory and CPUs,
+    /// then what only a Linux or a FreeBSD dump has, then warnings.
     static func text(_ f: DumpFacts) -> String {
+        let c = f.container, m = f.memory, k = f.kernel
         var lines: [(String, String)] = []
-        func add(_ k: String, _ v: String?) { if let v { lines.append((k, v)) } }
-        add("file", f.files.joined(separator: ", "))
-        add("format", f.variant)
-        if let n = f.flattenedRecords { add("flattened", "\(n) records, read in place") }
-        add("byte order", f.byteOrder == "little" ? "little-endian" : "big-endian")
-        add("architecture", f.architecture)
-        add("page size", "\(f.pageSize)")
-        add("kernel release", f.kernelRelease)
-        add("kernel version", f.kernelVersion)
-        add("kernel banner", f.kernelBanner)
-        add("hostname", f.hostname)
-        add("domain", f.domain)
-        add("machine", f.machine)
-        add("crash time", f.crashTimeUTC.map { "\($0) (CRASHTIME \(f.crashTime!))" })
-        add("uptime", f.uptime.map { formatUptime($0) })
-        if let p = f.panic {
+        func add(_ key: String, _ v: String?) { if let v { lines.append((key, v)) } }
+        add("file", c.files.joined(separator: ", "))
+        add("format", c.variant)
+        if let n = c.flattenedRecords { add("flattened", "\(n) records, read in place") }
+        add("byte order", c.byteOrder == "little" ? "little-endian" : "big-endian")
+        add("architecture", c.architecture)
+        add("page size", "\(c.pageSize)")
+        add("kernel release", k.kernelRelease)
+        add("kernel version", k.kernelVersion)
+        add("kernel banner", f.linux?.kernelBanner)
+        add("hostname", k.hostname)
+        add("domain", k.domain)
+        add("machine", k.machine)
+        add("crash time", f.linux?.crashTimeUTC.map { "\($0) (CRASHTIME \(f.linux?.crashTime ?? 0))" })
+        add("uptime", k.uptime.map { formatUptime($0) })
+        if let p = k.panic {
             add("panic", p.message)
             if let pm = p.panicMessage, pm != p.message { add("then", pm) }
             add("crashed in", p.cpu.map { cpu in
                 p.pid == nil && p.command == nil ? "CPU \(cpu)" : "CPU \(cpu), PID \(p.pid.map(String.init) ?? "?"), command \(p.command ?? "?")"
             })
         }
-        add("kernel log", f.logFormat.map { "\(f.logRecords ?? 0) records, \($0) (vmcore dmesg prints it)" })
-        add("dump written", f.dumpTimeUTC)
-        add("dump level", f.dumpLevel.map(String.init))
-        add("compression", f.compression.isEmpty ? (f.format == .kdumpCompressed ? "none" : nil) : f.compression.joined(separator: ", "))
+        add("kernel log", f.linux?.logFormat.map { "\(f.linux?.logRecords ?? 0) records, \($0) (vmcore dmesg prints it)" })
+        add("dump written", c.dumpTimeUTC)
+        add("dump level", c.dumpLevel.map(String.init))
+        add("compression", c.compression.isEmpty ? (c.format == .kdumpCompressed ? "none" : nil) : c.compression.joined(separator: ", "))
         // In an ELF core, pages past p_filesz read as zero; makedumpfile -E puts filtered pages there too.
-        var pages = "\(f.pages.present) present (\(f.pages.zero) \(f.format == .elf ? "zero-filled past p_filesz" : "zero"))"
-        if f.format == .kdumpCompressed || f.pages.excluded > 0 { pages += ", \(f.pages.excluded) excluded" }
-        if f.pages.missing > 0 || f.incomplete { pages += ", \(f.pages.missing) missing" }
+        var pages = "\(m.pages.present) present (\(m.pages.zero) \(c.format == .elf ? "zero-filled past p_filesz" : "zero"))"
+        if c.format == .kdumpCompressed || m.pages.excluded > 0 { pages += ", \(m.pages.excluded) excluded" }
+        if m.pages.missing > 0 || c.incomplete { pages += ", \(m.pages.missing) missing" }
         add("pages", pages)
-        if f.incomplete { add("incomplete", "yes: the dump tool stopped before writing every page") }
-        add("memory", "\(byteCount(f.memoryBytes)) in \(f.memoryRanges.count) range\(f.memoryRanges.count == 1 ? "" : "s")")
+        if c.incomplete { add("incomplete", "yes: the dump tool stopped before writing every page") }
+        add("memory", "\(byteCount(m.memoryBytes)) in \(m.memoryRanges.count) range\(m.memoryRanges.count == 1 ? "" : "s")")
         var out = ""
         func flush() {
-            for (k, v) in lines { out += (k + ":").padRight(17) + v + "\n" }
+            for (key, v) in lines { out += (key + ":").padRight(17) + v + "\n" }
             lines = []
         }
         flush()
-        for r in f.memoryRanges.prefix(32) { out += "  \(r.start)-\(r.end)  \(byteCount(r.size))\n" }
-        if f.memoryRanges.count > 32 { out += "  … \(f.memoryRanges.count - 32) more (--json lists all)\n" }
-        // FreeBSD dumps carry no CPU notes and no VMCOREINFO: say nothing of either.
-        let noNotes = f.operatingSystem == .freebsd
-        if !(noNotes && f.cpus.isEmpty) { add("CPUs", f.cpuCount.map(String.init) ?? "\(f.cpus.count)") }
+        for r in m.memoryRanges.prefix(32) { out += "  \(r.start)-\(r.end)  \(byteCount(r.size))\n" }
+        if m.memoryRanges.count > 32 { out += "  … \(m.memoryRanges.count - 32) more (--json lists all)\n" }
+        // A FreeBSD dump carries no CPU notes: say nothing of CPUs unless there are some.
+        if !(f.freebsd != nil && m.cpus.isEmpty) { add("CPUs", m.cpuCount.map(String.init) ?? "\(m.cpus.count)") }
         flush()
-        for c in f.cpus { out += "  cpu \(c.index): pid \(c.pid)  pc \(c.pc)  sp \(c.sp)\n" }
-        for q in f.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
-        if !noNotes { add("VMCOREINFO", f.vmcoreinfo ? "present" : (f.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent")) }
-        flush()
-        for (k, v) in f.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(k)=\(v)\n" }
-        add("KASLR offset", f.kaslrOffset.map { "\($0) (\(f.kaslrOffsetSource ?? ""))" })
-        add("phys_base", f.physBase.map { "\($0) (\(f.physBaseSource ?? ""))" })
-        add("paging", f.pagingLevels.map { "\($0)-level (\(f.pagingLevelsSource ?? ""))" })
-        add("page tables", f.pageTableRoot.map { "\($0) (\(f.pageTableRootSource ?? ""))" })
-        if let e = f.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
-        if let b = f.freebsd {
+        for cpu in m.cpus { out += "  cpu \(cpu.index): pid \(cpu.pid)  pc \(cpu.pc)  sp \(cpu.sp)\n" }
+        for q in m.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
+        if let l = f.linux {
+            add("VMCOREINFO", l.vmcoreinfo ? "present" : (l.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent"))
+            flush()
+            for (key, v) in l.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(key)=\(v)\n" }
+            add("KASLR offset", l.kaslrOffset.map { "\($0) (\(l.kaslrOffsetSource ?? ""))" })
+            add("phys_base", l.physBase.map { "\($0) (\(l.physBaseSource ?? ""))" })
+            add("paging", l.pagingLevels.map { "\($0)-level (\(l.pagingLevelsSource ?? ""))" })
+            add("page tables", l.pageTableRoot.map { "\($0) (\(l.pageTableRootSource ?? ""))" })
+        }
+        if let e = c.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
+        if let b = f.freebsd?.minidump {
             var header = "FreeBSD/\(b.machine) version \(b.minidumpVersion)"
             if let pae = b.paeMode { header += pae ? ", PAE page tables" : ", non-PAE page tables" }
             if let flags = b.flags { header += ", flags \(flags)" }
@@ -98,7 +102,7 @@ struct Info: ParsableCommand {
             add("minidump", header)
             add("message buffer", "\(b.messageBufferSize) bytes" + (b.messageBufferOrder.map { ", ordered by \($0) (vmcore dmesg prints it)" } ?? ""))
         }
-        if let h = f.dumpHeader {
+        if let h = f.freebsd?.dumpHeader {
             add("dump header", "\(h.magic) v\(h.version), status \(h.status); leading header at \(h.leaderOffset), payload at \(h.payloadOffset), trailer at \(h.trailerOffset)")
             flush()
             // The fields savecore writes to info.N.
@@ -109,10 +113,12 @@ struct Info: ParsableCommand {
             fields += [("Dumptime", h.dumpTimeUTC), ("Hostname", h.hostname),
                        ("Version String", h.versionString.trimmed.split(separator: "\n").joined(separator: "\n    ")),
                        ("Panic String", h.panicString), ("Dump Parity", "\(h.parity)")]
-            for (k, v) in fields { out += "  \(k): \(v)\n" }
+            for (key, v) in fields { out += "  \(key): \(v)\n" }
             for p in h.problems { add("problem", p) }
         }
-        add("message buffer", f.freebsd == nil ? f.messageBufferOrder.map { "ordered by \($0) (vmcore dmesg prints it)" } : nil)
+        if let freebsd = f.freebsd, freebsd.minidump == nil {
+            add("message buffer", freebsd.messageBufferOrder.map { "ordered by \($0) (vmcore dmesg prints it)" })
+        }
         for w in f.warnings { add("warning", w) }
         flush()
         return out

@@ -76,7 +76,7 @@ struct DecompressedCacheTests {
         for address: UInt64 in [0x200000, 0x2ff000, 0x400000, 0x63f000] {
             #expect(try d.memory.read(physical: address, count: 4096) == plain.memory.read(physical: address, count: 4096))
         }
-        #expect(try d.analyzedFacts().panic?.message == "panic: test")
+        #expect(try d.analyzedFacts().kernel.panic?.message == "panic: test")
 
         let files = cacheFiles()
         #expect(files.count == 1)

@@ -86,7 +86,7 @@ struct ELFCoreTests {
     func incompleteFlag() throws {
         var b = sample()
         b.flags = 1
-        #expect(try openDump(b.build()).facts().incomplete)
+        #expect(try openDump(b.build()).facts().container.incomplete)
     }
 
     // MARK: corrupt input

@@ -33,11 +33,11 @@ struct FreeBSDDumpDeviceTests {
         #expect(d.problems.isEmpty)
         #expect(try dump.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
         let f = try dump.analyzedFacts()
-        #expect(f.dumpHeader?.status == "good")
-        #expect(f.dumpHeader?.hostname == "crashbox.example.org")
-        #expect(f.hostname == "crashbox.example.org")
-        #expect(f.panic?.message == "panic: page fault")  // the message buffer's line wins over the header's string
-        #expect(f.dumpTimeUTC == "2023-11-14 22:13:20 UTC")
+        #expect(f.freebsd?.dumpHeader?.status == "good")
+        #expect(f.freebsd?.dumpHeader?.hostname == "crashbox.example.org")
+        #expect(f.kernel.hostname == "crashbox.example.org")
+        #expect(f.kernel.panic?.message == "panic: page fault")  // the message buffer's line wins over the header's string
+        #expect(f.container.dumpTimeUTC == "2023-11-14 22:13:20 UTC")
     }
 
     @Test("a dump extent larger than the payload (compressed dumps reserve the whole partition)")
@@ -90,7 +90,7 @@ struct FreeBSDDumpDeviceTests {
         let again = try Dump(sources: [MemorySource(name: "da0p3", bytes: cleared)], force: true)
         #expect(again.freebsdDevice?.cleared == true)
         #expect(try again.memory.read(physical: 0x10000, count: 4096) == patternPage(0x10))
-        #expect(try again.analyzedFacts().dumpHeader?.magic == "Cleared Kernel Dump")
+        #expect(try again.analyzedFacts().freebsd?.dumpHeader?.magic == "Cleared Kernel Dump")
 
         // Sizes that do not fit the device.
         var huge = good

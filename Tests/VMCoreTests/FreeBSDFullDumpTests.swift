@@ -64,9 +64,9 @@ struct FreeBSDFullDumpTests {
         let text = String(decoding: Self.ring + Self.later, as: UTF8.self)
         #expect(buffer.text == String(text.suffix(256)))
         let f = try dump.analyzedFacts()
-        #expect(f.panic?.message == "panic: Duplicate free of 0xfffff80339ef3000")
-        #expect(f.panic?.cpu == 3)
-        #expect(f.messageBufferOrder?.hasPrefix("struct msgbuf") == true)
+        #expect(f.kernel.panic?.message == "panic: Duplicate free of 0xfffff80339ef3000")
+        #expect(f.kernel.panic?.cpu == 3)
+        #expect(f.freebsd?.messageBufferOrder?.hasPrefix("struct msgbuf") == true)
     }
 
     @Test("i386 with and without PAE: IdlePDPT or IdlePTD", arguments: [true, false])

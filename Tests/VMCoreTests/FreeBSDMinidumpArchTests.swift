@@ -180,44 +180,44 @@ struct FreeBSDMinidumpArchTests {
     func facts(_ layout: MinidumpLayout) throws {
         let s = MinidumpSample(layout)
         let f = try openDump(s.bytes).analyzedFacts()
-        #expect(f.format == .freebsdMinidump)
-        #expect(f.architecture == Self.architecture(layout.machine).rawValue)
-        #expect(f.pageSize == layout.pageSize)
-        #expect(f.kernelRelease == (layout.machine == .i386 ? "13.3-RELEASE" : "14.1-RELEASE"))
-        #expect(f.panic?.message == "panic: vm_fault_lookup: fault on nofault entry, addr: 0xdeadc000")
-        #expect(f.panic?.cpu == 1)
-        #expect(f.panic?.callTrace.count == 2)
-        #expect(f.pages.present == UInt64(s.dumpedPages))
+        #expect(f.container.format == .freebsdMinidump)
+        #expect(f.container.architecture == Self.architecture(layout.machine).rawValue)
+        #expect(f.container.pageSize == layout.pageSize)
+        #expect(f.kernel.kernelRelease == (layout.machine == .i386 ? "13.3-RELEASE" : "14.1-RELEASE"))
+        #expect(f.kernel.panic?.message == "panic: vm_fault_lookup: fault on nofault entry, addr: 0xdeadc000")
+        #expect(f.kernel.panic?.cpu == 1)
+        #expect(f.kernel.panic?.callTrace.count == 2)
+        #expect(f.memory.pages.present == UInt64(s.dumpedPages))
         if layout.version >= 2 {
             // Pages dump_avail numbers, in the dump's page size.
             let avail: UInt64 = switch layout.machine {
             case .arm64, .riscv: 0x800_0000 / s.pageSize
             default: (0x9f000 - 0x1000) / 4096 + (0x800_0000 - 0x10_0000) / 4096 + (layout.pae ? 0x100 : 0)
             }
-            #expect(f.pages.excluded == avail - UInt64(s.dumpedPages))
+            #expect(f.memory.pages.excluded == avail - UInt64(s.dumpedPages))
         }
         let b = try #require(f.freebsd)
-        #expect(b.machine == layout.machine.rawValue)
-        #expect(b.minidumpVersion == layout.version)
-        #expect(b.kernelBase == hex(s.builder.kernelBase))
-        #expect(b.messageBufferSize == UInt32(s.log.utf8.count))
+        #expect(b.minidump?.machine == layout.machine.rawValue)
+        #expect(b.minidump?.minidumpVersion == layout.version)
+        #expect(b.minidump?.kernelBase == hex(s.builder.kernelBase))
+        #expect(b.minidump?.messageBufferSize == UInt32(s.log.utf8.count))
         #expect(b.messageBufferOrder == "struct msgbuf (write position 23)")
         switch layout.machine {
         case .arm64:
-            #expect(b.directMapPhysical == "0x40000000")
-            #expect(b.directMapBase == "0xffffa00000000000")
-            #expect(b.flags == (layout.version == 3 ? (layout.pageSize == 16384 ? "0x1" : "0x0") : nil))
-            #expect(b.paeMode == nil)
+            #expect(b.minidump?.directMapPhysical == "0x40000000")
+            #expect(b.minidump?.directMapBase == "0xffffa00000000000")
+            #expect(b.minidump?.flags == (layout.version == 3 ? (layout.pageSize == 16384 ? "0x1" : "0x0") : nil))
+            #expect(b.minidump?.paeMode == nil)
         case .riscv:
-            #expect(b.directMapPhysical == "0x80000000")
-            #expect(b.directMapEnd == "0xfffffff000000000")
-            #expect(b.flags == nil)
-            #expect(b.paeMode == nil)
+            #expect(b.minidump?.directMapPhysical == "0x80000000")
+            #expect(b.minidump?.directMapEnd == "0xfffffff000000000")
+            #expect(b.minidump?.flags == nil)
+            #expect(b.minidump?.paeMode == nil)
         default:
-            #expect(b.directMapBase == nil)
-            #expect(b.directMapEnd == nil)
-            #expect(b.directMapPhysical == nil)
-            #expect(b.paeMode == layout.pae)
+            #expect(b.minidump?.directMapBase == nil)
+            #expect(b.minidump?.directMapEnd == nil)
+            #expect(b.minidump?.directMapPhysical == nil)
+            #expect(b.minidump?.paeMode == layout.pae)
         }
     }
 

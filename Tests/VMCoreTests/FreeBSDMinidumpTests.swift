@@ -65,12 +65,12 @@ struct FreeBSDMinidumpTests {
     func facts() throws {
         let dump = try openDump(sample(version: 3).build())
         let f = try dump.analyzedFacts()
-        #expect(f.format == .freebsdMinidump)
-        #expect(f.kernelRelease == "14.1-RELEASE")
-        #expect(f.panic?.message == "panic: page fault")
-        #expect(f.panic?.cpu == 1)
-        #expect(f.panic?.callTrace == ["#0 0xffffffff80b9009d at kdb_backtrace+0x5d", "#1 0xffffffff80b43132 at vpanic+0x132"])
-        #expect(f.pages.present == 515)  // the large page, two more, and the page table
+        #expect(f.container.format == .freebsdMinidump)
+        #expect(f.kernel.kernelRelease == "14.1-RELEASE")
+        #expect(f.kernel.panic?.message == "panic: page fault")
+        #expect(f.kernel.panic?.cpu == 1)
+        #expect(f.kernel.panic?.callTrace == ["#0 0xffffffff80b9009d at kdb_backtrace+0x5d", "#1 0xffffffff80b43132 at vpanic+0x132"])
+        #expect(f.memory.pages.present == 515)  // the large page, two more, and the page table
         #expect(f.freebsd?.messageBufferOrder == "buffer not yet wrapped (unwritten bytes are NUL)")
     }
 

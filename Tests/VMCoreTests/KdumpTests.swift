@@ -89,15 +89,15 @@ struct KdumpTests {
         #expect(dump.cpus[1].pc == 0xffffffff81234567)
         #expect(dump.cpus[1].sp == 0xffffc90000453a28)
         let f = try dump.facts()
-        #expect(f.kernelRelease == "6.1.0-test")
-        #expect(f.physBase == "0xfffffffff5000000")
-        #expect(f.physBaseSource == "VMCOREINFO")
-        #expect(f.kaslrOffset == "0x13a00000")
-        #expect(f.crashTime == 1_795_360_562)
-        #expect(f.crashTimeUTC == "2026-11-22 15:16:02 UTC")
-        #expect(f.hostname == "testhost")
-        #expect(f.producer == "makedumpfile")
-        #expect(f.memoryRanges.first?.start == "0x1000")
+        #expect(f.kernel.kernelRelease == "6.1.0-test")
+        #expect(f.linux?.physBase == "0xfffffffff5000000")
+        #expect(f.linux?.physBaseSource == "VMCOREINFO")
+        #expect(f.linux?.kaslrOffset == "0x13a00000")
+        #expect(f.linux?.crashTime == 1_795_360_562)
+        #expect(f.linux?.crashTimeUTC == "2026-11-22 15:16:02 UTC")
+        #expect(f.kernel.hostname == "testhost")
+        #expect(f.container.producer == "makedumpfile")
+        #expect(f.memory.memoryRanges.first?.start == "0x1000")
     }
 
     @Test("a QEMU-style header: empty utsname, machine Unknown, architecture from the notes")
@@ -114,8 +114,8 @@ struct KdumpTests {
         #expect(dump.producer == "QEMU")
         #expect(dump.architecture == .x86_64)
         let f = try dump.facts()
-        #expect(f.kernelRelease == "6.1.0-test")
-        #expect(f.physBase == "0xfffffffff5000000", "VMCOREINFO wins over the QEMU sub header")
+        #expect(f.kernel.kernelRelease == "6.1.0-test")
+        #expect(f.linux?.physBase == "0xfffffffff5000000", "VMCOREINFO wins over the QEMU sub header")
     }
 
     @Test("reads that cross page boundaries")
@@ -146,8 +146,8 @@ struct KdumpTests {
         #expect(e?.kind == .excludedPage)
         #expect(e?.description.contains("the dump is incomplete") == true)
         let f = try dump.facts()
-        #expect(f.incomplete)
-        #expect(f.pages.missing == UInt64(dumped.count - 100))
+        #expect(f.container.incomplete)
+        #expect(f.memory.pages.missing == UInt64(dumped.count - 100))
     }
 
     @Test("a makedumpfile --split set opened together")
@@ -159,7 +159,7 @@ struct KdumpTests {
         #expect(dump.kdump!.parts.count == 3)
         #expect(dump.variant.contains("split set of 3 files"))
         try checkAllPages(dump, b)
-        #expect(try dump.facts().pages.present == UInt64(b.pages.count))
+        #expect(try dump.facts().memory.pages.present == UInt64(b.pages.count))
 
         // A missing member: its pages are named, the others still read.
         let partial = try Dump(sources: [sources[0], sources[2]])

@@ -66,7 +66,7 @@ struct LabDumpTests {
         let set = try Dump.open(parts.reversed())
         #expect(set.kdump?.parts.count == 3)
         let single = try Dump.open(path("kdump-kaslr-1G/vmcore.kdump-zlib-d31")!)
-        #expect(try set.facts().pages.present == single.facts().pages.present)
+        #expect(try set.facts().memory.pages.present == single.facts().memory.pages.present)
         let elf = try Dump.open(full)
         var pa = [UInt8](repeating: 0, count: 4096), pb = pa
         for run in set.memory.storedPageRuns() {

@@ -62,15 +62,15 @@ struct RealDumpTests {
         let k = try #require(dump.kdump)
         let facts = try dump.facts()
 
-        #expect(facts.pages.present == UInt64(crashField(crash, "total_valid_pages")!))
+        #expect(facts.memory.pages.present == UInt64(crashField(crash, "total_valid_pages")!))
         #expect(k.maxPFN == UInt64(crashField(crash, "max_mapnr")!))
         #expect(k.header.nrCPUs == Int32(crashField(crash, "nr_cpus")!))
         #expect(crashField(crash, "dump_level")!.hasPrefix("\(k.subHeader.dumpLevel) "))
         #expect(crashField(crash, "offset_vmcoreinfo")!.hasPrefix("\(dump.vmcoreinfoOffset!) "))
         #expect(dump.vmcoreinfo!.entries.map { "\($0.key)=\($0.value)" } == kdumpfileVMCoreInfo(kdumpfile))
-        #expect(facts.physBase == crashPlacement(crash).map { hex($0.physBase) })
-        #expect(facts.physBase == hex(truth.physBase))
-        #expect(facts.kernelRelease == truth.release)
+        #expect(facts.linux?.physBase == crashPlacement(crash).map { hex($0.physBase) })
+        #expect(facts.linux?.physBase == hex(truth.physBase))
+        #expect(facts.kernel.kernelRelease == truth.release)
         #expect(dump.cpus.count == 2)
         for cpu in dump.cpus {
             #expect(crash.contains("RIP: " + String(cpu.pc, radix: 16).leftPadded16), "cpu \(cpu.index) pc")
@@ -221,9 +221,9 @@ struct RealKernelTests {
         let banner = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         #expect(banner.hasPrefix("Linux version \(truth.release) (") && banner.hasSuffix(") \(truth.version)\n"))
         let facts = try dump.analyzedFacts()
-        #expect(facts.kernelBanner.map { $0 + "\n" } == banner)
-        #expect(facts.kernelRelease == truth.release)
-        #expect(facts.kernelVersion == truth.version)
+        #expect(facts.linux?.kernelBanner.map { $0 + "\n" } == banner)
+        #expect(facts.kernel.kernelRelease == truth.release)
+        #expect(facts.kernel.kernelVersion == truth.version)
         #expect(try kernel.utsname().release == truth.release)
     }
 
@@ -289,10 +289,10 @@ struct RealLogTests {
         #expect(panic.callTrace.contains { $0.hasPrefix("sysrq_handle_crash+") })
         let truth = try GuestTruth(sharedDumps!.appendingPathComponent("\(folder)/truth.txt"))
         let facts = try dump.analyzedFacts()
-        #expect(facts.kernelRelease == truth.release)
-        #expect(facts.panic == panic)
-        #expect(facts.hostname == (dump.kdump?.header.nodename).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)")
-        #expect(facts.uptime == Double(log.records.last!.timestampNanoseconds) / 1e9)
+        #expect(facts.kernel.kernelRelease == truth.release)
+        #expect(facts.kernel.panic == panic)
+        #expect(facts.kernel.hostname == (dump.kdump?.header.nodename).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)")
+        #expect(facts.kernel.uptime == Double(log.records.last!.timestampNanoseconds) / 1e9)
     }
 }
 

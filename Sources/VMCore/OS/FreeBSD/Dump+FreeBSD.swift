@@ -72,17 +72,18 @@ extension DumpFacts {
     /// What a FreeBSD dump says without a kernel file: the device header's panic string,
     /// hostname and version; then, when the message buffer can be read, its version line and panic.
     mutating func add(freebsd dump: Dump) {
+        if freebsd == nil { freebsd = FreeBSDDumpFacts() }
         if let d = dump.freebsdDevice {
             let h = FreeBSDDumpHeaderFacts(d)
-            dumpHeader = h
-            if !h.hostname.isEmpty { hostname = h.hostname }
+            freebsd?.dumpHeader = h
+            if !h.hostname.isEmpty { kernel.hostname = h.hostname }
             if let first = FreeBSDVersionString.firstLine(h.versionString) {
-                kernelVersion = first
-                kernelRelease = FreeBSDVersionString.release(first)
+                kernel.kernelVersion = first
+                kernel.kernelRelease = FreeBSDVersionString.release(first)
             }
-            panic = PanicSummary(freeBSDMessages: [], panicString: h.panicString.isEmpty ? nil : h.panicString)
-            dumpTime = Int64(clamping: d.header.dumpTime)
-            dumpTimeUTC = h.dumpTimeUTC
+            kernel.panic = PanicSummary(freeBSDMessages: [], panicString: h.panicString.isEmpty ? nil : h.panicString)
+            container.dumpTime = Int64(clamping: d.header.dumpTime)
+            container.dumpTimeUTC = h.dumpTimeUTC
         }
         do {
             add(messageBuffer: try dump.freebsdMessageBuffer())
@@ -96,13 +97,15 @@ extension DumpFacts {
         let lines = buffer.text.split(separator: "\n").map(String.init)
         // "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC amd64", printed at boot.
         if let v = lines.last(where: { $0.hasPrefix("FreeBSD ") && $0.split(separator: " ").count >= 3 }) {
-            kernelVersion = v
-            kernelRelease = FreeBSDVersionString.release(v)
+            kernel.kernelVersion = v
+            kernel.kernelRelease = FreeBSDVersionString.release(v)
         }
-        if let summary = PanicSummary(freeBSDMessages: lines, panicString: dumpHeader.flatMap { $0.panicString.isEmpty ? nil : $0.panicString }) {
-            panic = summary
+        let panicString = freebsd?.dumpHeader.flatMap { $0.panicString.isEmpty ? nil : $0.panicString }
+        if let summary = PanicSummary(freeBSDMessages: lines, panicString: panicString) {
+            kernel.panic = summary
         }
-        messageBufferOrder = buffer.source
+        if freebsd == nil { freebsd = FreeBSDDumpFacts() }
+        freebsd?.messageBufferOrder = buffer.source
     }
 }
 
@@ -122,10 +125,12 @@ extension DumpFacts {
     mutating func add(minidump m: FreeBSDMinidump) {
         let h = m.header
         let directMap = h.machine != .i386
-        freebsd = FreeBSDFacts(machine: h.machine.rawValue, minidumpVersion: h.version, kernelBase: hex(h.kernelBase),
+        if freebsd == nil { freebsd = FreeBSDDumpFacts() }
+        let order = freebsd?.messageBufferOrder
+        freebsd?.minidump = FreeBSDFacts(machine: h.machine.rawValue, minidumpVersion: h.version, kernelBase: hex(h.kernelBase),
                                directMapBase: directMap ? hex(h.directMapBase) : nil, directMapEnd: directMap ? hex(h.directMapEnd) : nil,
                                directMapPhysical: h.machine == .arm64 || h.machine == .riscv ? hex(h.directMapPhysical) : nil,
                                flags: h.flags.map(hex), paeMode: h.paeMode,
-                               messageBufferSize: h.messageBufferSize, messageBufferOrder: messageBufferOrder)
+                               messageBufferSize: h.messageBufferSize, messageBufferOrder: order)
     }
 }

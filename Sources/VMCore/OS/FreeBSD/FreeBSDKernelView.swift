@@ -26,17 +26,16 @@ public final class FreeBSDKernelView: Kernel {
     /// The panic from the message buffer, else from the dump header's panic string.
     public func panicReport() throws(VMCoreError) -> PanicReport {
         let f = try facts()
-        guard let panic = f.panic else {
+        guard let panic = f.kernel.panic else {
             let why = f.warnings.first { $0.hasPrefix("message buffer not read") } ?? "the message buffer has no panic line"
             throw VMCoreError(.notInDump, file: dump.files[0], "the dump names no panic", why)
         }
-        return PanicReport(panic: panic, operatingSystem: .freebsd, kernelRelease: f.kernelRelease, kernelVersion: f.kernelVersion,
-                           hostname: f.hostname, crashTime: f.dumpTime, crashTimeUTC: f.dumpTimeUTC)
+        return PanicReport(panic: panic, operatingSystem: .freebsd, kernelRelease: f.kernel.kernelRelease, kernelVersion: f.kernel.kernelVersion,
+                           hostname: f.kernel.hostname, crashTime: f.container.dumpTime, crashTimeUTC: f.container.dumpTimeUTC)
     }
 
     public func facts() throws(VMCoreError) -> DumpFacts {
         var facts = try dump.facts()
-        facts.operatingSystem = .freebsd
         facts.add(freebsd: dump)
         if let minidump = dump.minidump { facts.add(minidump: minidump) }
         return facts

@@ -6,15 +6,12 @@ extension Dump {
     public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
         if operatingSystem == .freebsd { return try FreeBSDKernelView(dump: self).facts() }
         guard architecture == .x86_64 else {
-            var facts = try self.facts()
-            facts.operatingSystem = operatingSystem
-            return facts
+            return try self.facts()
         }
         do {
             return try LinuxKernel(dump: self).facts()
         } catch {
             var facts = try self.facts()
-            facts.operatingSystem = operatingSystem
             facts.warnings.append("kernel not located: \(error.reason)")
             return facts
         }
@@ -23,46 +20,49 @@ extension Dump {
 
 extension DumpFacts {
     mutating func add(kernel: LinuxKernel) {
+        var l = linux ?? LinuxFacts(vmcoreinfo: false, vmcoreinfoFacts: [:])
         if let info = kernel.vmcoreinfo, kernel.recoveredVMCoreInfoAddress != nil {
-            vmcoreinfoSource = info.source
-            kernelRelease = kernelRelease ?? info.value.osRelease
-            buildID = buildID ?? info.value.buildID
+            l.vmcoreinfoSource = info.source
+            self.kernel.kernelRelease = self.kernel.kernelRelease ?? info.value.osRelease
+            l.buildID = l.buildID ?? info.value.buildID
         }
-        kaslrOffset = hex(kernel.kaslrOffset.value)
-        kaslrOffsetSource = kernel.kaslrOffset.source
-        physBase = hex(kernel.physBase.value)
-        physBaseSource = kernel.physBase.source
-        pagingLevels = kernel.pagingLevels.value
-        pagingLevelsSource = kernel.pagingLevels.source
-        pageTableRoot = hex(kernel.pageTableRoot.value)
-        pageTableRootSource = kernel.pageTableRoot.source
+        l.kaslrOffset = hex(kernel.kaslrOffset.value)
+        l.kaslrOffsetSource = kernel.kaslrOffset.source
+        l.physBase = hex(kernel.physBase.value)
+        l.physBaseSource = kernel.physBase.source
+        l.pagingLevels = kernel.pagingLevels.value
+        l.pagingLevelsSource = kernel.pagingLevels.source
+        l.pageTableRoot = hex(kernel.pageTableRoot.value)
+        l.pageTableRootSource = kernel.pageTableRoot.source
+        var k = self.kernel
         if let uts = try? kernel.utsname() {
-            kernelRelease = kernelRelease ?? uts.release
-            kernelVersion = kernelVersion ?? uts.version
+            k.kernelRelease = k.kernelRelease ?? uts.release
+            k.kernelVersion = k.kernelVersion ?? uts.version
             // The kernel's own names win over a dump header's copy.
-            hostname = uts.nodename
-            domain = uts.domainname
-            machine = uts.machine
+            k.hostname = uts.nodename
+            k.domain = uts.domainname
+            k.machine = uts.machine
         }
         do {
             let log = try kernel.kernelLog()
-            logFormat = log.format
-            logRecords = log.records.count
-            if let last = log.records.last { uptime = Double(last.timestampNanoseconds) / 1e9 }
-            panic = PanicSummary(records: log.records)
+            l.logFormat = log.format
+            l.logRecords = log.records.count
+            if let last = log.records.last { k.uptime = Double(last.timestampNanoseconds) / 1e9 }
+            k.panic = PanicSummary(records: log.records)
         } catch {
             warnings.append("kernel log not read: \(error.reason)")
         }
         // The banner: in the kernel image first; scanning all memory is the last resort.
-        let version = kernelVersion
-        if let b = kernel.banner(release: kernelRelease, version: version)
-            ?? kernel.banner(release: kernelRelease, version: version, everywhere: true)
-            ?? (kernelRelease == nil ? nil : kernel.banner(release: nil, version: nil, everywhere: true)) {
-            kernelBanner = b.value
-            kernelBannerSource = b.source
-            if kernelRelease == nil {
-                kernelRelease = b.value.split(separator: " ").dropFirst(2).first.map(String.init)
+        if let b = kernel.banner(release: k.kernelRelease, version: k.kernelVersion)
+            ?? kernel.banner(release: k.kernelRelease, version: k.kernelVersion, everywhere: true)
+            ?? (k.kernelRelease == nil ? nil : kernel.banner(release: nil, version: nil, everywhere: true)) {
+            l.kernelBanner = b.value
+            l.kernelBannerSource = b.source
+            if k.kernelRelease == nil {
+                k.kernelRelease = b.value.split(separator: " ").dropFirst(2).first.map(String.init)
             }
         }
+        self.kernel = k
+        linux = l
     }
 }

@@ -192,7 +192,7 @@ extension LinuxKernel: Kernel {
 
     public func facts() throws(VMCoreError) -> DumpFacts {
         var facts = try dump.facts()
-        facts.operatingSystem = .linux
+        facts.kernel.operatingSystem = .linux
         facts.add(kernel: self)
         return facts
     }
