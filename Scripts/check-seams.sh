@@ -17,6 +17,14 @@ if grep -rnE '^\s*(@_exported\s+)?import\s+(VMCore|VMCoreNet)\s*$' Sources/VMCor
   fail=1
 fi
 
+# Raw pointers stay in the few files named for them, each saying why in its header.
+unsafe=$(grep -rlE 'Unsafe|withMemoryRebound|assumingMemoryBound|withUnsafe' Sources --include='*.swift' | grep -v '^Sources/VMCoreTestSupport/' | sort)
+if [ "$(printf '%s' "$unsafe" | grep -c .)" -gt 4 ]; then
+  echo "check-seams: unsafe pointer code is in more than 4 files under Sources/:" >&2
+  echo "$unsafe" >&2
+  fail=1
+fi
+
 # The libraries hand text to their callers; only the CLI writes to the terminal.
 if grep -rnE '(^|[^.A-Za-z_])(print|fputs|debugPrint|printError)\(|\bstderr\b|\bstdout\b|write\((1|2),' \
      Sources/VMCore Sources/VMCoreTranslation Sources/VMCoreNet | grep -vE '^[^:]+:[0-9]+:\s*//'; then
