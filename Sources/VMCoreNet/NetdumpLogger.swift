@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VMCore
 
 /// Structured logs: one line per event, `key=value` pairs (logfmt) or one JSON object.
@@ -88,17 +81,14 @@ public struct NetdumpLogger: Sendable {
 
     /// Now, in UTC, to the millisecond: `2025-01-02T03:04:05.678Z`.
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
+        let now = WallClock.now()
+        let t = WallClock.utc(now.seconds)
+        func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+        return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T"
+            + "\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(pad(Int(now.nanoseconds / 1_000_000), 3))Z"
     }
 }
 
