@@ -21,18 +21,14 @@ public struct NetdumpLogger: Sendable {
 
     public var minimumLevel: Level
     public var format: Format
-    /// Receives each finished line (without its newline).
+    /// Receives each finished line (without its newline). The library never writes the lines
+    /// anywhere itself: the program decides (the `vmcore netdumpd` command, standard error).
     public var sink: @Sendable (String) -> Void
 
     public init(minimumLevel: Level = .info, format: Format = .keyValue, sink: @escaping @Sendable (String) -> Void) {
         self.minimumLevel = minimumLevel
         self.format = format
         self.sink = sink
-    }
-
-    /// Lines to standard error.
-    public static func standardError(minimumLevel: Level = .info, format: Format = .keyValue) -> NetdumpLogger {
-        NetdumpLogger(minimumLevel: minimumLevel, format: format) { FileSystem.printError($0) }
     }
 
     /// Discards everything.

@@ -48,11 +48,6 @@ public enum FileSystem {
         try SystemCalls.write(descriptor, bytes)
     }
 
-    /// Writes `text` and a newline to standard error.
-    public static func printError(_ text: String) {
-        try? SystemCalls.write(2, Array((text + "\n").utf8))
-    }
-
     /// The names in `directory` (without `.` and `..`), or nil if it cannot be read.
     public static func directoryEntries(_ directory: String) -> [String]? {
         SystemCalls.directoryEntries(directory)
