@@ -7,6 +7,7 @@ int csystem_start_writeback(int fd, long long offset, long long count);
 
 /// posix_spawn(3) of `path` with `argv` and `envp`, its working directory `directory` (NULL:
 /// this process's), through posix_spawn_file_actions_addchdir_np (glibc 2.29, macOS 10.15),
-/// which glibc declares only under _GNU_SOURCE. Returns 0 and sets `*pid`, or an errno value.
+/// which glibc declares only under _GNU_SOURCE; no signal blocked and every signal's action
+/// the default in the new program. Returns 0 and sets `*pid`, or an errno value.
 int csystem_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *directory);
 #endif
