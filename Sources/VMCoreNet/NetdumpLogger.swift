@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VMCore
 
 /// Structured logs: one line per event, `key=value` pairs (logfmt) or one JSON object.
@@ -28,18 +21,14 @@ public struct NetdumpLogger: Sendable {
 
     public var minimumLevel: Level
     public var format: Format
-    /// Receives each finished line (without its newline).
+    /// Receives each finished line (without its newline). The library never writes the lines
+    /// anywhere itself: the program decides (the `vmcore netdumpd` command, standard error).
     public var sink: @Sendable (String) -> Void
 
     public init(minimumLevel: Level = .info, format: Format = .keyValue, sink: @escaping @Sendable (String) -> Void) {
         self.minimumLevel = minimumLevel
         self.format = format
         self.sink = sink
-    }
-
-    /// Lines to standard error.
-    public static func standardError(minimumLevel: Level = .info, format: Format = .keyValue) -> NetdumpLogger {
-        NetdumpLogger(minimumLevel: minimumLevel, format: format) { FileSystem.printError($0) }
     }
 
     /// Discards everything.
@@ -88,17 +77,14 @@ public struct NetdumpLogger: Sendable {
 
     /// Now, in UTC, to the millisecond: `2025-01-02T03:04:05.678Z`.
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
+        let now = WallClock.now()
+        let t = WallClock.utc(now.seconds)
+        func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+        return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T"
+            + "\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(pad(Int(now.nanoseconds / 1_000_000), 3))Z"
     }
 }
 

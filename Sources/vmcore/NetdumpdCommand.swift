@@ -88,7 +88,9 @@ struct NetdumpdCommand: ParsableCommand {
         configuration.maxSessions = maxSessions
         configuration.heraldsPerSecond = heraldRate
         configuration.heraldBurst = max(1, Int(heraldRate * 2))
-        let logger = NetdumpLogger.standardError(minimumLevel: debug ? .debug : .info, format: NetdumpLogger.Format(rawValue: logFormat)!)
+        let logger = NetdumpLogger(minimumLevel: debug ? .debug : .info, format: NetdumpLogger.Format(rawValue: logFormat)!) {
+            printError($0)
+        }
 
         let pid = try pidFile.map { path throws(VMCoreNetError) in try PidFile(path: path) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

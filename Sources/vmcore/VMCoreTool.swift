@@ -2,10 +2,6 @@ import ArgumentParser
 import VMCore
 import VMCoreNet
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @main
 struct VMCoreTool: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,11 +20,14 @@ struct VMCoreTool: ParsableCommand {
                       SavecoreCommand.self, Decrypt.self, DumpdevCommand.self, NetdumpdCommand.self, NetdumpCommand.self]
     )
 
-    /// Runs the command; a VMCoreError prints its one sentence and exits 1.
+    /// Runs the command; a VMCoreError prints its one sentence and exits 1. The library's
+    /// notices (a dump decompressed into the cache) go to standard error.
     static func main() {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            try DecompressedCache.$standardNotice.withValue({ printError("vmcore: " + $0) }) {
+                try command.run()
+            }
         } catch let error as VMCoreError {
             printError("vmcore: " + error.described(hint: hintText))
             Self.exit(withError: ExitCode(1))
@@ -54,13 +53,8 @@ func printError(_ text: String) {
     writeAll(2, Array((text + "\n").utf8))
 }
 
-/// Writes all of `bytes` to file descriptor `fd`, retrying short writes.
+/// Writes all of `bytes` to file descriptor `fd`, retrying short writes; a failure (a closed
+/// pipe) is ignored, as there is nowhere left to report it.
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { raw in
-        var done = 0
-        while done < raw.count {
-            let n = write(fd, raw.baseAddress! + done, raw.count - done)
-            if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
-        }
-    }
+    try? FileSystem.write(bytes, toDescriptor: fd)
 }

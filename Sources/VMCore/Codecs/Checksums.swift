@@ -1,5 +1,4 @@
 import Crypto
-import CZlib
 
 /// SHA-256 over a stream of pieces, through swift-crypto.
 public struct StreamSHA256 {
@@ -9,7 +8,7 @@ public struct StreamSHA256 {
 
     /// Adds `bytes[0..<count]`.
     public mutating func update(_ bytes: [UInt8], count: Int) {
-        bytes.withUnsafeBufferPointer { hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[0..<count]))) }
+        hasher.update(data: bytes[0..<count])
     }
 
     /// The digest in lower-case hex.
@@ -26,7 +25,6 @@ public struct StreamCRC32: Equatable {
 
     /// Adds `bytes[0..<count]`.
     public mutating func update(_ bytes: [UInt8], count: Int) {
-        let v = value
-        value = bytes.withUnsafeBufferPointer { crc32_z(v, $0.baseAddress, count) }
+        value = CompressionLibraries.crc32(value, bytes, count: count)
     }
 }

@@ -1,8 +1,3 @@
-import CLZO
-import CSnappy
-import CZlib
-import CZstd
-
 /// How one page is stored in a kdump-compressed file: the per-page `page_desc.flags`
 /// (`DUMP_DH_COMPRESSED_*`, makedumpfile `diskdump_mod.h`).
 public enum PageCompression: String, Sendable, Codable, CaseIterable, Comparable {
@@ -46,43 +41,20 @@ public enum PageCompression: String, Sendable, Codable, CaseIterable, Comparable
 /// Nil at the bottom: a failed decode returns nil and the caller, who knows the file and the
 /// offset, turns that into an error.
 public enum PageCodec {
-    private static let lzoReady: Bool = clzo_init() == LZO_E_OK
-
     /// Decompresses `input` into `output[0..<expected]`; returns the number of bytes produced,
     /// or nil if the data is corrupt or does not fit.
     public static func decompress(_ method: PageCompression, _ input: ArraySlice<UInt8>,
                                   into output: inout [UInt8], expected: Int) -> Int? {
         precondition(output.count >= expected)
-        return input.withUnsafeBytes { src -> Int? in
-            output.withUnsafeMutableBytes { dst -> Int? in
-                guard let dstBase = dst.baseAddress else { return nil }
-                let srcBase = src.baseAddress ?? UnsafeRawPointer(dstBase)
-                switch method {
-                case .none:
-                    guard src.count <= expected else { return nil }
-                    dst.copyMemory(from: src)
-                    return src.count
-                case .zlib:
-                    var outLen = uLongf(expected)
-                    let rc = uncompress(dstBase.assumingMemoryBound(to: Bytef.self), &outLen,
-                                        srcBase.assumingMemoryBound(to: Bytef.self), uLong(src.count))
-                    return rc == Z_OK ? Int(outLen) : nil
-                case .lzo:
-                    guard lzoReady else { return nil }
-                    var outLen = lzo_uint(expected)
-                    let rc = lzo1x_decompress_safe(srcBase.assumingMemoryBound(to: UInt8.self), lzo_uint(src.count),
-                                                   dstBase.assumingMemoryBound(to: UInt8.self), &outLen, nil)
-                    return rc == LZO_E_OK ? Int(outLen) : nil
-                case .snappy:
-                    var outLen = expected
-                    let rc = snappy_uncompress(srcBase.assumingMemoryBound(to: CChar.self), src.count,
-                                               dstBase.assumingMemoryBound(to: CChar.self), &outLen)
-                    return rc == SNAPPY_OK ? outLen : nil
-                case .zstd:
-                    let n = ZSTD_decompress(dstBase, expected, srcBase, src.count)
-                    return ZSTD_isError(n) != 0 ? nil : n
-                }
-            }
+        switch method {
+        case .none:
+            guard input.count <= expected else { return nil }
+            SystemCalls.copy(input, into: &output, at: 0)
+            return input.count
+        case .zlib: return CompressionLibraries.zlibUncompress(input, into: &output, capacity: expected)
+        case .lzo: return CompressionLibraries.lzoDecompress(input, into: &output, capacity: expected)
+        case .snappy: return CompressionLibraries.snappyUncompress(input, into: &output, capacity: expected)
+        case .zstd: return CompressionLibraries.zstdDecompress(input, into: &output, capacity: expected)
         }
     }
 
@@ -90,120 +62,44 @@ public enum PageCodec {
     /// default snappy, zstd level 1). Returns nil when the result is not smaller than the input,
     /// in which case makedumpfile stores the page raw.
     public static func compress(_ method: PageCompression, _ input: [UInt8]) -> [UInt8]? {
-        switch method {
-        case .none:
-            return nil
-        case .zlib:
-            var outLen = compressBound(uLong(input.count))
-            var out = [UInt8](repeating: 0, count: Int(outLen))
-            let rc = input.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    compress2(dst.baseAddress, &outLen, src.baseAddress, uLong(src.count), Z_BEST_SPEED)
-                }
-            }
-            guard rc == Z_OK, Int(outLen) < input.count else { return nil }
-            return Array(out.prefix(Int(outLen)))
-        case .lzo:
-            guard lzoReady else { return nil }
-            var out = [UInt8](repeating: 0, count: input.count + input.count / 16 + 64 + 3)
-            var work = [UInt8](repeating: 0, count: 16384 * 8)  // LZO1X_1_MEM_COMPRESS
-            var outLen: lzo_uint = 0
-            let rc = input.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    work.withUnsafeMutableBytes { wrk in
-                        lzo1x_1_compress(src.baseAddress, lzo_uint(src.count), dst.baseAddress, &outLen, wrk.baseAddress)
-                    }
-                }
-            }
-            guard rc == LZO_E_OK, Int(outLen) < input.count else { return nil }
-            return Array(out.prefix(Int(outLen)))
-        case .snappy:
-            var outLen = snappy_max_compressed_length(input.count)
-            var out = [UInt8](repeating: 0, count: outLen)
-            let rc = input.withUnsafeBytes { src in
-                out.withUnsafeMutableBytes { dst in
-                    snappy_compress(src.baseAddress?.assumingMemoryBound(to: CChar.self), src.count,
-                                    dst.baseAddress?.assumingMemoryBound(to: CChar.self), &outLen)
-                }
-            }
-            guard rc == SNAPPY_OK, outLen < input.count else { return nil }
-            return Array(out.prefix(outLen))
-        case .zstd:
-            var out = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-            let n = input.withUnsafeBytes { src in
-                out.withUnsafeMutableBytes { dst in
-                    ZSTD_compress(dst.baseAddress, dst.count, src.baseAddress, src.count, 1)
-                }
-            }
-            guard ZSTD_isError(n) == 0, n < input.count else { return nil }
-            return Array(out.prefix(n))
+        let packed: [UInt8]? = switch method {
+        case .none: nil
+        case .zlib: CompressionLibraries.zlibCompress(input, level: 1)  // Z_BEST_SPEED
+        case .lzo: CompressionLibraries.lzoCompress(input)
+        case .snappy: CompressionLibraries.snappyCompress(input)
+        case .zstd: CompressionLibraries.zstdCompress(input, level: 1)
         }
+        guard let packed, packed.count < input.count else { return nil }
+        return packed
     }
 }
 
 /// Per-thread decompression state reused from page to page: one zlib stream (reset, not
 /// re-created, per page) and one zstd context. Not thread-safe: each reading thread owns one.
 public final class PageDecoder {
-    private let stream: UnsafeMutablePointer<z_stream>
-    private var zlibReady = false
-    private let zstd: OpaquePointer?
+    private let zlib = ZlibStream(inflateWindowBits: 15)
+    private let zstd = ZstdDecompressor()
 
-    public init() {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        zlibReady = inflateInit_(stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
-        zstd = ZSTD_createDCtx()
-    }
-
-    deinit {
-        if zlibReady { inflateEnd(stream) }
-        stream.deinitialize(count: 1)
-        stream.deallocate()
-        if let zstd { ZSTD_freeDCtx(zstd) }
-    }
+    public init() {}
 
     /// As `PageCodec.decompress`, reusing this decoder's state.
     public func decompress(_ method: PageCompression, _ input: ArraySlice<UInt8>, into output: inout [UInt8], expected: Int) -> Int? {
-        switch method {
-        case .zlib where zlibReady:
-            guard inflateReset(stream) == Z_OK else { return nil }
-            return input.withUnsafeBytes { src -> Int? in
-                output.withUnsafeMutableBytes { dst -> Int? in
-                    stream.pointee.next_in = UnsafeMutablePointer(mutating: src.baseAddress?.assumingMemoryBound(to: Bytef.self))
-                    stream.pointee.avail_in = uInt(src.count)
-                    stream.pointee.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_out = uInt(expected)
-                    let rc = inflate(stream, Z_FINISH)
-                    return rc == Z_STREAM_END ? expected - Int(stream.pointee.avail_out) : nil
-                }
-            }
-        case .zstd where zstd != nil:
-            return input.withUnsafeBytes { src -> Int? in
-                output.withUnsafeMutableBytes { dst -> Int? in
-                    let n = ZSTD_decompressDCtx(zstd, dst.baseAddress, expected, src.baseAddress, src.count)
-                    return ZSTD_isError(n) != 0 ? nil : n
-                }
-            }
-        default:
-            return PageCodec.decompress(method, input, into: &output, expected: expected)
+        precondition(output.count >= expected)
+        if method == .zlib, let zlib {
+            guard zlib.reset() else { return nil }
+            let step = zlib.process(input, into: &output, 0..<expected, finish: true)
+            return step.status == .streamEnd ? step.produced : nil
         }
+        if method == .zstd, let zstd {
+            return zstd.decompress(input, into: &output, capacity: expected)
+        }
+        return PageCodec.decompress(method, input, into: &output, expected: expected)
     }
 }
 
 extension PageCodec {
     /// True if `bytes[range]` are all zero; compares eight bytes at a time.
     public static func isZero(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var i = range.lowerBound
-            while i + 8 <= range.upperBound {
-                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
-                i += 8
-            }
-            while i < range.upperBound {
-                if raw[i] != 0 { return false }
-                i += 1
-            }
-            return true
-        }
+        SystemCalls.isZero(bytes, range)
     }
 }

@@ -1,6 +1,3 @@
-import CZlib
-import CZstd
-
 /// Decompresses a whole gzip or zstd file piece by piece, through buffers the caller owns and
 /// reuses: memory stays the same whatever the size of the file.
 ///
@@ -35,44 +32,29 @@ public final class StreamDecoder {
     }
 
     public let format: Format
-    private let stream: UnsafeMutablePointer<z_stream>?
-    private let zstd: OpaquePointer?
+    private let gzip: ZlibStream?
+    private let zstd: ZstdDecompressor?
 
     /// A decoder for `format`, or nil if the library cannot allocate one.
     public init?(format: Format) {
         self.format = format
         switch format {
         case .gzip:
-            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            s.initialize(to: z_stream())
-            // 16 + MAX_WBITS: a gzip wrapper is required and its CRC32 and ISIZE are checked.
-            guard inflateInit2_(s, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                s.deinitialize(count: 1)
-                s.deallocate()
-                return nil
-            }
-            stream = s
+            // 16 + 15: a gzip wrapper is required and its CRC32 and ISIZE are checked.
+            guard let stream = ZlibStream(inflateWindowBits: 16 + 15) else { return nil }
+            gzip = stream
             zstd = nil
         case .zstd:
-            guard let d = ZSTD_createDCtx() else { return nil }
-            stream = nil
-            zstd = d
+            guard let context = ZstdDecompressor() else { return nil }
+            gzip = nil
+            zstd = context
         }
-    }
-
-    deinit {
-        if let stream {
-            inflateEnd(stream)
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-        }
-        if let zstd { ZSTD_freeDCtx(zstd) }
     }
 
     /// Makes the decoder ready for the next gzip member or zstd frame.
     public func reset() {
-        if let stream { inflateReset(stream) }
-        if let zstd { ZSTD_DCtx_reset(zstd, ZSTD_reset_session_only) }
+        gzip?.reset()
+        zstd?.reset()
     }
 
     /// Decodes from `input[inputRange]` into `output[outputRange]`; returns how many bytes it
@@ -83,41 +65,24 @@ public final class StreamDecoder {
     {
         precondition(inputRange.lowerBound >= 0 && inputRange.upperBound <= input.count)
         precondition(outputRange.lowerBound >= 0 && outputRange.upperBound <= output.count)
-        return input.withUnsafeBytes { src in
-            output.withUnsafeMutableBytes { dst in
-                let inBase = src.baseAddress.map { $0 + inputRange.lowerBound }
-                let outBase = dst.baseAddress.map { $0 + outputRange.lowerBound }
-                if let stream {
-                    stream.pointee.next_in = UnsafeMutablePointer(mutating: inBase?.assumingMemoryBound(to: Bytef.self))
-                    stream.pointee.avail_in = uInt(inputRange.count)
-                    stream.pointee.next_out = outBase?.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_out = uInt(outputRange.count)
-                    let rc = inflate(stream, Z_NO_FLUSH)
-                    let consumed = inputRange.count - Int(stream.pointee.avail_in)
-                    let produced = outputRange.count - Int(stream.pointee.avail_out)
-                    switch rc {
-                    case Z_OK, Z_BUF_ERROR:
-                        // Z_BUF_ERROR only says no progress was possible with what was given.
-                        return (consumed, produced, .more)
-                    case Z_STREAM_END:
-                        return (consumed, produced, .endOfMember)
-                    case Z_NEED_DICT:
-                        return (consumed, produced, .failed("the deflate data needs a preset dictionary"))
-                    case Z_MEM_ERROR:
-                        return (consumed, produced, .failed("zlib ran out of memory"))
-                    default:
-                        let reason = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                        return (consumed, produced, .failed(reason))
-                    }
-                }
-                var inBuffer = ZSTD_inBuffer(src: inBase, size: inputRange.count, pos: 0)
-                var outBuffer = ZSTD_outBuffer(dst: outBase, size: outputRange.count, pos: 0)
-                let rc = ZSTD_decompressStream(zstd, &outBuffer, &inBuffer)
-                if ZSTD_isError(rc) != 0 {
-                    return (inBuffer.pos, outBuffer.pos, .failed(String(cString: ZSTD_getErrorName(rc))))
-                }
-                return (inBuffer.pos, outBuffer.pos, rc == 0 ? .endOfMember : .more)
+        if let gzip {
+            let step = gzip.process(input[inputRange], into: &output, outputRange, finish: false)
+            switch step.status {
+            case .progress:
+                // Z_BUF_ERROR only says no progress was possible with what was given.
+                return (step.consumed, step.produced, .more)
+            case .streamEnd:
+                return (step.consumed, step.produced, .endOfMember)
+            case .needDictionary:
+                return (step.consumed, step.produced, .failed("the deflate data needs a preset dictionary"))
+            case .outOfMemory:
+                return (step.consumed, step.produced, .failed("zlib ran out of memory"))
+            case .failed(let code, let message):
+                return (step.consumed, step.produced, .failed(message ?? "zlib error \(code)"))
             }
         }
+        let step = zstd!.decompressStream(input[inputRange], into: &output, outputRange)
+        if let error = step.error { return (step.consumed, step.produced, .failed(error)) }
+        return (step.consumed, step.produced, step.remaining == 0 ? .endOfMember : .more)
     }
 }

@@ -89,29 +89,10 @@ public struct ByteReader: Sendable {
     public func fileOffset(_ offset: Int) -> UInt64 { base + UInt64(offset) }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Substring search over bytes (`memchr` for the first byte, `memcmp` for the rest).
 public enum ByteSearch {
     /// The first index of `needle` in `haystack[range]`, or nil.
     public static func firstIndex(of needle: [UInt8], in haystack: [UInt8], range: Range<Int>? = nil) -> Int? {
-        let r = range ?? 0..<haystack.count
-        guard !needle.isEmpty, r.count >= needle.count else { return nil }
-        return haystack.withUnsafeBytes { h in
-            needle.withUnsafeBytes { n in
-                let first = Int32(needle[0])
-                var i = r.lowerBound
-                let last = r.upperBound - needle.count
-                while i <= last {
-                    guard let hit = memchr(h.baseAddress! + i, first, last - i + 1) else { return nil }
-                    let at = h.baseAddress!.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(h.baseAddress! + at, n.baseAddress!, n.count) == 0 { return at }
-                    i = at + 1
-                }
-                return nil
-            }
-        }
+        SystemCalls.firstIndex(of: needle, in: haystack, range: range ?? 0..<haystack.count)
     }
 }

@@ -15,18 +15,33 @@
 public struct DecompressedCache: Sendable {
     /// Where cache files go.
     public var directory: String?
-    /// Called once before a file is decompressed (the default prints to standard error).
+    /// Called once before a file is decompressed, with a sentence for the user:
+    /// `decompressing vmcore.0.zst into ~/.cache/vmcore/vmcore.0.zst.… (once)`. The library
+    /// itself never prints; a program shows the sentence where it shows its messages.
     public var notice: @Sendable (String) -> Void
 
-    public init(directory: String?, notice: @escaping @Sendable (String) -> Void = { FileSystem.printError("vmcore: " + $0) }) {
+    public init(directory: String?, notice: @escaping @Sendable (String) -> Void = { _ in }) {
         self.directory = directory
         self.notice = notice
     }
 
-    /// The cache in `$VMCORE_CACHE_DIR`, else `$XDG_CACHE_HOME/vmcore`, else `$HOME/.cache/vmcore`.
+    /// The cache in `$VMCORE_CACHE_DIR`, else `$XDG_CACHE_HOME/vmcore`, else `$HOME/.cache/vmcore`,
+    /// whose notice goes to `standardNotice`.
     public static var standard: DecompressedCache {
-        DecompressedCache(directory: directory(environment: FileSystem.environment))
+        standard(notice: standardNotice)
     }
+
+    /// The cache `standard` names, with `notice`.
+    public static func standard(notice: @escaping @Sendable (String) -> Void) -> DecompressedCache {
+        DecompressedCache(directory: directory(environment: FileSystem.environment), notice: notice)
+    }
+
+    /// Where the notice of `standard` (the cache `Dump.open` uses unless told otherwise) goes:
+    /// nowhere, unless a program binds it for the work it does, as the `vmcore` command does to
+    /// print it on standard error:
+    ///
+    ///     DecompressedCache.$standardNotice.withValue({ printError("vmcore: " + $0) }) { … }
+    @TaskLocal public static var standardNotice: @Sendable (String) -> Void = { _ in }
 
     /// The cache directory the environment names (`lookup` returns nil for unset or empty).
     public static func directory(environment lookup: (String) -> String?) -> String? {

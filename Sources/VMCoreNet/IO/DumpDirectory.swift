@@ -1,38 +1,34 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import VMCore
 
-/// A directory opened once, in which every file operation is relative to its descriptor
-/// (`openat`, `renameat`, `symlinkat`), the way netdumpd works relative to `g_dumpdir_fd`.
+/// The server's dump directory, opened once; every file operation is relative to it, the way
+/// netdumpd works relative to `g_dumpdir_fd`. The operations themselves are VMCore's
+/// `Directory`; this type adds netdumpd's rules (a herald's path walked one component at a
+/// time) and its words for what went wrong.
 ///
 /// Names passed in are single path components; nothing here follows a symbolic link it did
 /// not make, so the server never writes outside the directory it was given.
 public final class DumpDirectory {
     /// How messages name the directory.
     public let path: String
-    let fd: Int32
+    let directory: Directory
 
     /// Opens `path`, which must be a directory.
     public init(path: String) throws(VMCoreNetError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.failure(path, "cannot open the dump directory") }
-        self.path = path
-        self.fd = fd
-    }
-
-    private init(fd: Int32, path: String) {
-        self.fd = fd
+        do {
+            directory = try Directory(path: path)
+        } catch {
+            throw VMCoreNetError(.io, path, "cannot open the dump directory", error.description)
+        }
         self.path = path
     }
 
-    deinit { close(fd) }
+    private init(directory: Directory, path: String) {
+        self.directory = directory
+        self.path = path
+    }
 
-    /// The directory `relative` names below this one, opened one component at a time with
-    /// `O_NOFOLLOW`: absolute paths, `..` and symbolic links are refused, so the result is
+    /// The directory `relative` names below this one, opened one component at a time without
+    /// following links: absolute paths, `..` and symbolic links are refused, so the result is
     /// always inside this directory. Nothing is created.
     public func subdirectory(_ relative: String) throws(VMCoreNetError) -> DumpDirectory {
         guard !relative.hasPrefix("/") else {
@@ -42,189 +38,112 @@ public final class DumpDirectory {
         guard !components.contains("..") else {
             throw VMCoreNetError(.unsafePath, relative, "'..' is not allowed")
         }
-        var current = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard current >= 0 else { throw Self.failure(path, "cannot duplicate the directory descriptor") }
+        var current = directory
         for component in components {
-            let next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let error = errno
-            close(current)
-            guard next >= 0 else {
-                let reason = error == ELOOP || error == ENOTDIR ? "is not a directory (symbolic links are not followed)"
-                    : String(cString: strerror(error))
+            do {
+                current = try current.subdirectory(String(component))
+            } catch {
+                let reason = error.code == SystemCallError.Code.symbolicLink || error.code == SystemCallError.Code.notDirectory
+                    ? "is not a directory (symbolic links are not followed)" : error.description
                 throw VMCoreNetError(.unsafePath, relative, "cannot open '\(component)'", reason)
             }
-            current = next
         }
         let display = components.isEmpty ? path : path + "/" + components.joined(separator: "/")
-        return DumpDirectory(fd: current, path: display)
+        return DumpDirectory(directory: current, path: display)
     }
 
     /// Creates `name` with `permissions`; with `exclusive`, fails with `EEXIST` if it exists
     /// (as netdumpd creates `info.<host>.N`), otherwise replaces whatever was there.
-    func create(_ name: String, permissions: mode_t, exclusive: Bool) throws(VMCoreNetError) -> OutputFile {
+    func create(_ name: String, permissions: UInt32, exclusive: Bool) throws(VMCoreNetError) -> OutputFile {
         precondition(Self.isPlainName(name))
-        if !exclusive { _ = unlinkat(fd, name, 0) }
-        let file = openat(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions)
-        guard file >= 0 else { throw Self.failure(path + "/" + name, "cannot create") }
-        return OutputFile(fd: file, name: name)
+        if !exclusive { try? directory.remove(name) }
+        do {
+            return try directory.createFile(name, permissions: permissions)
+        } catch {
+            throw Self.failure(path + "/" + name, "cannot create", error)
+        }
     }
 
     func remove(_ name: String) {
-        precondition(Self.isPlainName(name))
-        _ = unlinkat(fd, name, 0)
-    }
-
-    /// Whether `name` exists (without following a link).
-    func exists(_ name: String) -> Bool {
-        var st = stat()
-        return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+        try? directory.remove(name)
     }
 
     /// The first `limit` bytes of the regular file `name`, or nil.
     func read(_ name: String, limit: Int) -> [UInt8]? {
-        precondition(Self.isPlainName(name))
-        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard file >= 0 else { return nil }
-        defer { close(file) }
-        var st = stat()
-        guard fstat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var bytes = [UInt8](repeating: 0, count: limit)
-        let n = bytes.withUnsafeMutableBytes { pread(file, $0.baseAddress!, limit, 0) }
-        return n >= 0 ? Array(bytes.prefix(n)) : nil
+        directory.readFile(name, limit: limit)
     }
 
-    /// Replaces `name` with `contents` in one step: written under a temporary name, then renamed.
-    func replace(_ name: String, with contents: [UInt8], permissions: mode_t) throws(VMCoreNetError) {
-        let temporary = ".\(name).tmp-\(getpid())"
-        let file = try create(temporary, permissions: permissions, exclusive: false)
-        do throws(VMCoreNetError) {
-            try file.write(contents, at: 0)
+    /// Replaces `name` with `contents` in one step: written under a temporary name, then
+    /// renamed (`AtomicFile`). Like netdumpd, it does not wait for the disk.
+    func replace(_ name: String, with contents: [UInt8], permissions: UInt32) throws(VMCoreNetError) {
+        do {
+            let file = try AtomicFile(in: directory, name: name, permissions: permissions)
+            try file.write(contents, 0..<contents.count, at: 0)
+            try file.commit(length: UInt64(contents.count), durable: false)
         } catch {
-            file.close()
-            _ = unlinkat(fd, temporary, 0)
-            throw error
+            throw VMCoreNetError(.io, error.file, error.message, error.detail)
         }
-        file.close()
-        try rename(temporary, to: name)
     }
 
     func rename(_ from: String, to: String) throws(VMCoreNetError) {
-        precondition(Self.isPlainName(from) && Self.isPlainName(to))
-        guard renameat(fd, from, fd, to) == 0 else { throw Self.failure(path + "/" + from, "cannot rename to \(to)") }
+        do {
+            try directory.rename(from, to: to)
+        } catch {
+            throw Self.failure(path + "/" + from, "cannot rename to \(to)", error)
+        }
     }
 
     /// Points the symbolic link `name` at `target` (a name in this directory), replacing any
     /// old link in one step, so `name` never goes missing.
     func replaceSymlink(_ name: String, target: String) throws(VMCoreNetError) {
         precondition(Self.isPlainName(name) && Self.isPlainName(target))
-        let temporary = ".\(name).tmp-\(getpid())"
-        _ = unlinkat(fd, temporary, 0)
-        guard symlinkat(target, fd, temporary) == 0 else { throw Self.failure(path + "/" + name, "cannot create the symbolic link") }
+        let temporary = ".\(name).tmp-\(ProcessLauncher.currentProcessID)"
+        try? directory.remove(temporary)
+        do {
+            try directory.makeSymbolicLink(temporary, target: target)
+        } catch {
+            throw Self.failure(path + "/" + name, "cannot create the symbolic link", error)
+        }
         try rename(temporary, to: name)
     }
 
     /// A single, ordinary path component: no slash, not empty, not `.` or `..`, no NUL.
     static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0x2f) && !name.utf8.contains(0)
+        Directory.isPlainName(name)
     }
 
-    static func failure(_ subject: String, _ message: String) -> VMCoreNetError {
-        VMCoreNetError(.io, subject, message, String(cString: strerror(errno)))
+    static func failure(_ subject: String, _ message: String, _ error: SystemCallError) -> VMCoreNetError {
+        VMCoreNetError(.io, subject, message, error.description)
     }
 }
 
-/// A file the server writes with `pwrite`.
-final class OutputFile {
-    private(set) var fd: Int32
-    let name: String
-
-    init(fd: Int32, name: String) {
-        self.fd = fd
-        self.name = name
-    }
-
-    deinit { close() }
-
-    /// Writes all of `bytes` at `offset`, retrying short writes and `EINTR`.
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VMCoreNetError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n > 0 { done += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n == 0 { errno = EIO }
-            throw VMCoreNetError(.io, name, "write error @ offset \(hex8(offset + UInt64(done)))", String(cString: strerror(errno)))
+extension OutputFile {
+    /// Writes all of `bytes` at `offset`; a failure in netdumpd's words.
+    func netdumpWrite<Bytes: Collection<UInt8>>(_ bytes: Bytes, at offset: UInt64) throws(VMCoreNetError) {
+        do {
+            try write(contentsOf: bytes, at: offset)
+        } catch {
+            throw writeFailure(error)
         }
     }
 
-    func write(_ bytes: [UInt8], at offset: UInt64) throws(VMCoreNetError) {
-        try typedThrows { try bytes.withUnsafeBytes { try write($0, at: offset) } }
+    /// netdumpd's words for a failed write: `write error @ offset 0001a000` (`%08jx`), the
+    /// offset where the write stopped.
+    func writeFailure(_ error: SystemCallError) -> VMCoreNetError {
+        VMCoreNetError(.io, name, "write error @ offset \(hex8(error.offset ?? 0))", error.description)
     }
 
-    func truncate(to length: UInt64) throws(VMCoreNetError) {
-        guard ftruncate(fd, off_t(length)) == 0 else { throw DumpDirectory.failure(name, "cannot truncate") }
-    }
-
-    /// `fsync`; safe to call from another thread with the descriptor it returns.
-    static func sync(_ fd: Int32) -> Int32 { fsync(fd) == 0 ? 0 : errno }
-
-    func close() {
-        if fd >= 0 { closeDescriptor(fd); fd = -1 }
-    }
-}
-
-/// Runs `body`, which can only throw `VMCoreNetError` but calls a `rethrows` function that
-/// does not say so (`withUnsafeBytes`).
-func typedThrows<R>(_ body: () throws -> R) throws(VMCoreNetError) -> R {
-    do {
-        return try body()
-    } catch let error as VMCoreNetError {
-        throw error
-    } catch {
-        throw VMCoreNetError(.io, "", "\(error)")
+    func netdumpTruncate(to length: UInt64) throws(VMCoreNetError) {
+        do {
+            try truncate(to: length)
+        } catch {
+            throw DumpDirectory.failure(name, "cannot truncate", error)
+        }
     }
 }
-
-private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
 /// `%08jx`: how netdumpd prints the offset of a failed write.
 func hex8(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
-}
-
-/// A fixed buffer that gathers contiguous VMCORE payloads and writes them with one `pwrite`,
-/// as netdumpd's `vmcorebuf` does (128 KiB there): a packet that does not continue the
-/// buffered bytes, or does not fit, flushes first. Its memory is allocated once.
-final class CoalescingWriter {
-    let capacity: Int
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var start: UInt64 = 0
-    private(set) var count = 0
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        buffer = .allocate(byteCount: capacity, alignment: 4096)
-    }
-
-    deinit { buffer.deallocate() }
-
-    /// Adds `bytes` at `offset`, flushing into `file` first when needed.
-    func append(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, to file: OutputFile) throws(VMCoreNetError) {
-        if count > 0 && (start + UInt64(count) != offset || count + bytes.count > capacity) {
-            try flush(to: file)
-        }
-        guard !bytes.isEmpty else { return }
-        if bytes.count > capacity { return try file.write(bytes, at: offset) }
-        if count == 0 { start = offset }
-        (buffer.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        count += bytes.count
-    }
-
-    func flush(to file: OutputFile) throws(VMCoreNetError) {
-        guard count > 0 else { return }
-        let n = count
-        count = 0
-        try file.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: start)
-    }
 }

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VMCore
 
 extension NetdumpDumpFiles {
@@ -66,9 +59,6 @@ extension NetdumpDumpFiles {
 
     /// `ctime(3)` of `seconds`: `Tue Nov 14 22:13:20 2023\n`, in local time.
     static func ctimeText(_ seconds: UInt64) -> String {
-        var t = time_t(truncatingIfNeeded: Int64(bitPattern: seconds))
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard ctime_r(&t, &buffer) != nil else { return "\(seconds)\n" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        WallClock.ctime(Int64(bitPattern: seconds)) ?? "\(seconds)\n"
     }
 }

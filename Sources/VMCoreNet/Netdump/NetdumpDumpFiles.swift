@@ -76,22 +76,22 @@ final class NetdumpDumpFiles {
     /// The info file's name as the script receives it (`<path>/info.<host>.N`).
     var infoPathForScript: String { pathLabel + "/" + infoName }
     var corePathForScript: String { pathLabel + "/" + coreName }
-    /// The core file's descriptor, for an `fsync` on another thread.
-    var coreDescriptor: Int32 { core.fd }
+    /// The core file's descriptor, for an `fsync` on another thread (`OutputFile.sync(descriptor:)`).
+    var coreDescriptor: Int32 { core.descriptor }
 
     func appendInfo(_ text: String) throws(VMCoreNetError) {
         let bytes = Array(text.utf8)
-        try info.write(bytes, at: infoLength)
+        try info.netdumpWrite(bytes, at: infoLength)
         infoLength += UInt64(bytes.count)
     }
 
     /// Writes `count` payload bytes at `offset` of the core file (through the buffer).
     func writeData(_ payload: ByteBuffer, count: Int, at offset: UInt64) throws(VMCoreNetError) {
         guard count > 0 else { return }
-        try typedThrows {
-            try payload.withUnsafeReadableBytes { raw in
-                try writer.append(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset, to: core)
-            }
+        do {
+            try writer.append(payload.readableBytesView.prefix(count), at: offset, to: core)
+        } catch {
+            throw core.writeFailure(error)
         }
     }
 
@@ -100,12 +100,17 @@ final class NetdumpDumpFiles {
         if keyFile == nil {
             keyFile = try directory.create("key.\(host).\(index)", permissions: 0o400, exclusive: false)
         }
-        let file = keyFile!
-        try typedThrows { try payload.withUnsafeReadableBytes { try file.write($0, at: offset) } }
+        try keyFile!.netdumpWrite(payload.readableBytesView, at: offset)
     }
 
     /// Writes the buffered core bytes.
-    func flush() throws(VMCoreNetError) { try writer.flush(to: core) }
+    func flush() throws(VMCoreNetError) {
+        do {
+            try writer.flush(to: core)
+        } catch {
+            throw core.writeFailure(error)
+        }
+    }
 
     /// Records the header as `handle_kdh()` does: its fields into the info file, then the
     /// renames for an encrypted and for a compressed dump, and for a compressed one the cut
@@ -122,7 +127,7 @@ final class NetdumpDumpFiles {
             try directory.rename(coreName, to: coreName + suffix)
             coreName += suffix
             try flush()
-            try core.truncate(to: kdh.dumpLength)
+            try core.netdumpTruncate(to: kdh.dumpLength)
         }
     }
 

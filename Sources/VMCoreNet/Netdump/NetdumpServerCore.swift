@@ -1,4 +1,5 @@
 import NIOCore
+import VMCore
 
 /// Makes the socket of a new session: bound to `local` (the address the herald was sent to,
 /// port 0) and connected to `client`, with `handler` in its pipeline. The server uses
@@ -209,15 +210,17 @@ public final class NetdumpServerCore {
         guard let script = configuration.script else { return }
         let pid: Int32
         do {
-            pid = try ProcessLauncher.spawn(script, arguments: [reason, ip, host, infoFile, coreFile], directory: configuration.dumpDirectory)
+            pid = try ProcessLauncher.spawn(script, arguments: [reason, ip, host, infoFile, coreFile], environment: [],
+                                            directory: configuration.dumpDirectory)
         } catch {
-            logger.log(.error, "script.failed", ("script", script), ("error", "\(error)"))
+            let failure = VMCoreNetError(.io, script, "cannot run the script", error.description)
+            logger.log(.error, "script.failed", ("script", script), ("error", "\(failure)"))
             return
         }
         logger.log(.info, "script.started", ("script", script), ("pid", "\(pid)"), ("reason", reason), ("core", coreFile))
         let logger = self.logger
         // Not counted as outstanding work: a script that never ends must not hold up shutdown.
-        blockingWork.run(on: eventLoop) { ProcessLauncher.wait(pid) }.whenSuccess { status in
+        blockingWork.run(on: eventLoop) { ProcessLauncher.waitForExit(pid) }.whenSuccess { status in
             logger.log(status == 0 ? .info : .warning, "script.exited", ("pid", "\(pid)"), ("status", "\(status)"))
         }
     }

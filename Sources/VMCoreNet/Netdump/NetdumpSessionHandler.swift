@@ -1,4 +1,5 @@
 import NIOCore
+import VMCore
 
 /// One client's session socket: decodes each datagram, asks the `NetdumpSession` state
 /// machine what it means, writes the files, and acks (freebsd.md §7.3).
@@ -237,7 +238,7 @@ public final class NetdumpSessionHandler: ChannelInboundHandler {
         sendAck(ack)
         lingerUntil = core.eventLoop.now + core.configuration.lingerAfterFinish
         let fd = files.coreDescriptor
-        core.runBlocking { OutputFile.sync(fd) }.assumeIsolated().whenComplete { result in
+        core.runBlocking { OutputFile.sync(descriptor: fd)?.code ?? 0 }.assumeIsolated().whenComplete { result in
             if case .success(let error) = result, error != 0 {
                 self.core.logger.log(.warning, "dump.fsync_failed", ("client", self.clientText), ("errno", "\(error)"))
             }
