@@ -20,6 +20,7 @@ demo: release
 	.build/release/vmcore info $(SAMPLE)
 
 test: deps
+	bash Scripts/check-seams.sh
 	swift test $(SWIFT_BUILD_FLAGS)
 
 # Side-by-side timings against libkdumpfile and cat (see Benchmarks/README.md).

@@ -59,12 +59,14 @@ public final class Dump: Sendable {
         precondition(!paths.isEmpty)
         var sources: [any ByteSource] = []
         for path in paths { sources.append(try cache.source(forPath: path)) }
-        return try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open))
+        return try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open), cache: cache)
     }
 
     public static func open(_ path: String) throws(VMCoreError) -> Dump { try open([path]) }
 
-    public init(sources opened: [any ByteSource], rawBase: UInt64? = nil, force: Bool = false, kernel: FreeBSDKernel? = nil) throws(VMCoreError) {
+    /// `cache` holds the decompressed copy of a dump the kernel compressed on a dump device.
+    public init(sources opened: [any ByteSource], rawBase: UInt64? = nil, force: Bool = false, kernel: FreeBSDKernel? = nil,
+                cache: DecompressedCache = .standard) throws(VMCoreError) {
         files = opened.map(\.name)
         freebsdKernel = kernel
         let parts: Parts
@@ -94,7 +96,7 @@ public final class Dump: Sendable {
                 let d = try FreeBSDDumpDevice(source: sources[0], force: force)
                 try Self.checkReadable(d)
                 device = d
-                sources = [try d.payload()]
+                sources = [try Self.payload(d, cache: cache)]
                 container = Container.identify(prefix: try Container.leadingBytes(sources[0]))
             }
             freebsdDevice = device
@@ -213,7 +215,7 @@ public final class Dump: Sendable {
         }
     }
 
-    /// Refuses, with the reason, a device dump whose payload cannot be read as memory in place.
+    /// Refuses, with the reason, a device dump whose payload cannot be read as memory.
     static func checkReadable(_ d: FreeBSDDumpDevice) throws(VMCoreError) {
         let file = d.source.name
         if let key = d.key {
@@ -224,10 +226,24 @@ public final class Dump: Sendable {
         if d.header.kind == .textDump {
             throw Textdump.holdsNoMemory(d.source) ?? VMCoreError(.unsupported, file: file, offset: d.leaderOffset, "a textdump holds no memory")
         }
-        if d.header.compression != .none {
-            throw VMCoreError(.unsupported, file: file, offset: d.payloadOffset, "the dump is \(d.header.compression.name)-compressed on the device",
-                              "save it with savecore (vmcore.N\(d.header.compression.suffix ?? "")) and read the saved file")
+    }
+
+    /// The dump inside a device: the payload itself, or, when the kernel compressed it (gzip or
+    /// zstd), its decompressed copy in `cache`, made once, as for `vmcore.N.zst`.
+    static func payload(_ d: FreeBSDDumpDevice, cache: DecompressedCache) throws(VMCoreError) -> any ByteSource {
+        let payload = try d.payload()
+        let format: StreamDecoder.Format
+        switch d.header.compression {
+        case .none: return payload
+        case .gzip: format = .gzip
+        case .zstd: format = .zstd
         }
+        // What tells one dump on this device from the next: its time, length and parity.
+        var version = ByteWriter(order: .little)
+        version.u64(d.header.dumpTime, at: 0)
+        version.u64(d.header.dumpLength, at: 8)
+        version.u32(d.header.parity, at: 16)
+        return try cache.source(forEmbedded: payload, format: format, in: d.source, at: d.payloadOffset, version: version.bytes)
     }
 
     static func architecture(from info: VMCoreInfo?) -> Architecture? {

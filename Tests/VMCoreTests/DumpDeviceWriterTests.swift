@@ -108,19 +108,35 @@ struct DumpDeviceWriterTests {
         #expect(!FileManager.default.fileExists(atPath: path("x")))
     }
 
-    @Test("vmcore dumpdev create, then vmcore savecore and vmcore info on the result",
-          .enabled(if: vmcoreBinary != nil, "the vmcore executable was not found beside the tests"))
-    func commandLine() throws {
+    @Test("vmcore dumpdev create --compress, then info, dmesg and panic on the device, and savecore",
+          .enabled(if: vmcoreBinary != nil, "the vmcore executable was not found beside the tests"), arguments: ["gzip", "zstd"])
+    func commandLine(_ compression: String) throws {
         try Data(minidump()).write(to: dir.appendingPathComponent("vmcore.src"))
-        let made = try vmcore(["dumpdev", "create", path("ada0p3.img"), "--payload", path("vmcore.src"), "--compress", "zstd"])
+        let made = try vmcore(["dumpdev", "create", path("ada0p3.img"), "--payload", path("vmcore.src"), "--compress", compression])
         #expect(made.status == 0)
         #expect(made.text.contains("FreeBSD Kernel Dump"))
-        let info = try vmcore(["info", path("ada0p3.img")])
-        #expect(info.status == 1)
-        #expect(info.stderr.contains("the dump is zstd-compressed on the device"))
+        // The dump is read where the kernel left it, through a copy decompressed once.
+        let cache = ["VMCORE_CACHE_DIR": try temporaryDirectory().path]
+        let info = try vmcore(["info", path("ada0p3.img")], environment: cache)
+        #expect(info.status == 0)
+        #expect(info.stderr.hasPrefix("vmcore: decompressing \(path("ada0p3.img")) (dump at "))
+        #expect(info.text.contains("panic:           panic: round trip"))
+        #expect(info.text.contains("  Compression: \(compression)\n"))
+        #expect(info.text.contains("  Panic String: page fault while in kernel mode\n"))
+        #expect(info.text.contains("format:          FreeBSD/amd64 minidump v3"))
+        let again = try vmcore(["info", "--json", path("ada0p3.img")], environment: cache)
+        #expect(again.status == 0)
+        #expect(again.stderr.isEmpty)  // the copy is reused
+        #expect(again.text.contains("\"compression\" : \"\(compression)\""))
+        let dmesg = try vmcore(["dmesg", path("ada0p3.img")], environment: cache)
+        #expect(dmesg.status == 0)
+        #expect(dmesg.text.contains("panic: round trip"))
+        let panic = try vmcore(["panic", path("ada0p3.img")], environment: cache)
+        #expect(panic.status == 0)
+        #expect(panic.text.hasPrefix("panic: round trip\n"))
         let out = try temporaryDirectory()
         #expect(try vmcore(["savecore", out.path, path("ada0p3.img")]).status == 0)
-        let saved = try vmcore(["info", out.appendingPathComponent("vmcore.0.zst").path], environment: ["VMCORE_CACHE_DIR": try temporaryDirectory().path])
+        let saved = try vmcore(["info", out.appendingPathComponent(compression == "gzip" ? "vmcore.0.gz" : "vmcore.0.zst").path], environment: ["VMCORE_CACHE_DIR": try temporaryDirectory().path])
         #expect(saved.text.contains("panic:           panic: round trip"))
     }
 }

@@ -113,7 +113,7 @@ struct FreeBSDDumpDeviceTests {
                 == "da0p3: the trailing dump header says its block size is 4096 at offset \(hex(trailer + 60)): it was found 512 bytes before the end of the device, in the last block")
     }
 
-    @Test("encrypted, compressed and text dumps on a device say what to do")
+    @Test("encrypted and text dumps on a device say what to do; a damaged compressed one says where")
     func notReadableInPlace() throws {
         // struct kerneldumpkey: encryption 2 (ChaCha20), a 32-byte IV, a 256-byte wrapped key; padded to 512.
         var key = [UInt8](repeating: 0, count: 512)
@@ -128,9 +128,14 @@ struct FreeBSDDumpDeviceTests {
         #expect(located.key?.encryptedKey.count == 256)
         #expect(FreeBSDDumpHeaderFacts(located).encryption == "ChaCha20")
 
+        // A compressed dump is read through its decompressed copy; a damaged stream is an error
+        // naming where the dump lies, and leaves nothing in the cache.
         let gz = DumpDeviceBuilder(payload: [0x1f, 0x8b, 8, 0] + [UInt8](repeating: 0, count: 1020), compression: .gzip, extraExtent: 4096)
-        #expect(caught { try openDump(gz.build(), name: "ada0p2") }?.description
-                == "ada0p2: the dump is gzip-compressed on the device at offset \(hex(65536 + 512)): save it with savecore (vmcore.N.gz) and read the saved file")
+        let cacheDirectory = try temporaryDirectory().path
+        let cache = DecompressedCache(directory: cacheDirectory)
+        #expect(caught { try Dump(sources: [MemorySource(name: "ada0p2", bytes: gz.build())], cache: cache) }?.description
+                .hasPrefix("ada0p2 (dump at \(hex(65536 + 512))): corrupt gzip data at offset 0x") == true)
+        #expect(FileSystem.directoryEntries(cacheDirectory) ?? [] == [])
     }
 
     @Test("a file with no dump header at its end is not taken for a device")

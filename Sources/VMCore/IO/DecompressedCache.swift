@@ -63,22 +63,45 @@ public struct DecompressedCache: Sendable {
 
     /// The cache file for `file`: reused when its record matches, made otherwise.
     func decompressed(_ file: FileSource, format: StreamDecoder.Format, path: String) throws(VMCoreError) -> FileSource {
+        try decompressed(file, identity: file.identity, format: format, name: path, key: FileSystem.canonicalPath(path) ?? path)
+    }
+
+    /// A gzip or zstd stream inside a larger file — a dump the kernel compressed on a dump
+    /// device — read through its decompressed copy like `vmcore.N.zst`. A device keeps its
+    /// inode and modification time when a new dump is written to it, so the copy is keyed by
+    /// where the stream lies (`file`, `offset`) and by `version`, bytes that differ from dump
+    /// to dump (the dump header's time, length and parity). Errors and the copy name `data`.
+    public func source(forEmbedded data: any ByteSource, format: StreamDecoder.Format, in file: any ByteSource, at offset: UInt64,
+                       version: [UInt8]) throws(VMCoreError) -> FileSource {
+        let enclosing = (file as? FileSource)?.identity
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
+        for byte in version { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let identity = FileIdentity(device: enclosing?.device ?? 0, inode: enclosing?.inode ?? 0, size: data.size,
+                                    modificationTimeNanoseconds: Int64(bitPattern: hash))
+        let key = (FileSystem.canonicalPath(file.name) ?? file.name) + "@" + hex(offset)
+        return try decompressed(data, identity: identity, format: format, name: data.name, key: key)
+    }
+
+    /// The cache file for `data`, keyed by `key` (a canonical path) and checked against
+    /// `identity`: reused when its record matches, made otherwise. `name` is how messages and
+    /// the returned source refer to it.
+    func decompressed(_ data: any ByteSource, identity: FileIdentity, format: StreamDecoder.Format, name: String,
+                      key: String) throws(VMCoreError) -> FileSource {
         guard let directory else {
-            throw VMCoreError(.io, file: path, "\(format.rawValue)-compressed dump, and no directory to decompress it into",
+            throw VMCoreError(.io, file: name, "\(format.rawValue)-compressed dump, and no directory to decompress it into",
                               "set VMCORE_CACHE_DIR (or XDG_CACHE_HOME or HOME)")
         }
-        let canonical = FileSystem.canonicalPath(path) ?? path
-        let name = Self.cacheName(forCanonicalPath: canonical)
-        let cachePath = directory + "/" + name
-        let record = CacheRecord(format: format, source: file.identity, dataLength: 0, sourcePath: canonical)
-        if let cached = try? FileSource(path: cachePath, name: path), let length = CacheRecord.validDataLength(in: cached, matching: record) {
-            return try FileSource(path: cachePath, name: path, length: length)
+        let cacheName = Self.cacheName(forCanonicalPath: key)
+        let cachePath = directory + "/" + cacheName
+        let record = CacheRecord(format: format, source: identity, dataLength: 0, sourcePath: key)
+        if let cached = try? FileSource(path: cachePath, name: name), let length = CacheRecord.validDataLength(in: cached, matching: record) {
+            return try FileSource(path: cachePath, name: name, length: length)
         }
         try FileSystem.makeDirectories(directory)
-        AtomicFile.removeAbandoned(directory: directory, name: name)
-        notice("decompressing \(path) into \(cachePath) (once)")
-        let length = try Self.decompress(file, format: format, into: AtomicFile(directory: directory, name: name), record: record)
-        return try FileSource(path: cachePath, name: path, length: length)
+        AtomicFile.removeAbandoned(directory: directory, name: cacheName)
+        notice("decompressing \(name) into \(cachePath) (once)")
+        let length = try Self.decompress(data, format: format, into: AtomicFile(directory: directory, name: cacheName), record: record)
+        return try FileSource(path: cachePath, name: name, length: length)
     }
 
     /// `<basename>.<16 hex digits>`: the file's own name (to be recognisable) and a hash of its
@@ -94,7 +117,7 @@ public struct DecompressedCache: Sendable {
     /// Streams `source` through a decoder into `output`, skipping all-zero blocks, then adds
     /// the record and commits. Returns the decompressed length. On any failure the temporary
     /// file is removed.
-    static func decompress(_ source: FileSource, format: StreamDecoder.Format, into output: AtomicFile,
+    static func decompress(_ source: any ByteSource, format: StreamDecoder.Format, into output: AtomicFile,
                            record: CacheRecord) throws(VMCoreError) -> UInt64 {
         let written = try decompress(source, format: format, into: output)
         var trailer = record

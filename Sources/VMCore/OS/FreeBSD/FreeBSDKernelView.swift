@@ -78,7 +78,7 @@ public enum OpenedDump: Sendable {
         if sources.count == 1, rawBase == nil, try Container.identify(sources[0]) == .textdump, let t = try Textdump.recognize(sources[0]) {
             return .textdump(t)
         }
-        return .memory(try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open)))
+        return .memory(try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open), cache: cache))
     }
 
     /// The memory dump; a textdump says it holds no memory.
