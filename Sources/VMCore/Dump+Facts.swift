@@ -34,7 +34,7 @@ public struct ContainerFacts: Sendable, Encodable {
     public var flattened: Bool
     public var flattenedRecords: Int?
     public var producer: String?
-    public var byteOrder: String
+    public var byteOrder: ByteOrder
     public var architecture: String
     public var pageSize: Int
     public var compression: [String]
@@ -211,7 +211,7 @@ extension Dump {
         let container = ContainerFacts(
             files: files, format: format, variant: variant, flattened: flattened,
             flattenedRecords: flattenedSources.isEmpty ? nil : flattenedSources.reduce(0) { $0 + $1.recordCount },
-            producer: producer, byteOrder: byteOrder.rawValue, architecture: architecture.rawValue, pageSize: pageSize,
+            producer: producer, byteOrder: byteOrder, architecture: architecture.rawValue, pageSize: pageSize,
             compression: compression, dumpLevel: kdump.map { Int($0.subHeader.dumpLevel) },
             incomplete: (kdump?.isIncomplete ?? false) || (elf?.isIncomplete ?? false) || pages.missing > 0,
             dumpTime: dumpTime, dumpTimeUTC: dumpTime.map(formatUTC), eraseinfo: kdump?.eraseinfo)

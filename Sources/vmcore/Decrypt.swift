@@ -64,7 +64,7 @@ struct Decrypt: ParsableCommand {
         if verbose {
             printError("vmcore: \(input): \(r.bytesRead) bytes decrypted with \(r.cipher.name): a \(r.payload)\(r.decompressed ? ", decompressed" : "") -> \(output) (\(r.bytesWritten) bytes)")
         }
-        if !r.decompressed && (r.payload == "gzip" || r.payload == "zstd") {
+        if r.isCompressedStream {
             printError("vmcore: \(output) is a \(r.payload) stream: every vmcore command reads it as it is; --decompress writes it decompressed")
         }
     }

@@ -37,7 +37,7 @@ struct Info: ParsableCommand {
         add("file", c.files.joined(separator: ", "))
         add("format", c.variant)
         if let n = c.flattenedRecords { add("flattened", "\(n) records, read in place") }
-        add("byte order", c.byteOrder == "little" ? "little-endian" : "big-endian")
+        add("byte order", c.byteOrder.description)
         add("architecture", c.architecture)
         add("page size", "\(c.pageSize)")
         add("kernel release", k.kernelRelease)

@@ -12,6 +12,11 @@ public enum EncryptedDump {
         public var bytesRead: UInt64
         public var bytesWritten: UInt64
         public var decompressed: Bool
+
+        /// True when the plaintext is still a gzip or zstd stream (it was not decompressed).
+        public var isCompressedStream: Bool {
+            !decompressed && (payload == Container.gzip.name || payload == Container.zstd.name)
+        }
     }
 
     /// The key block in `keyFile` (`struct kerneldumpkey`, padded).

@@ -108,7 +108,11 @@ public final class Textdump: Sendable {
     /// The textdump in the file at `path` (`textdump.tar.N`, `textdump.tar.N.gz` through the
     /// decompressed cache, or a dump device image), or nil if it holds none.
     public static func open(path: String, cache: DecompressedCache = .standard) throws(VMCoreError) -> Textdump? {
-        try recognize(try cache.source(forPath: path))
+        let source = try cache.source(forPath: path)
+        // The probe registry decides: a ustar archive, or a textdump header in the last block
+        // (and not, say, a kernel dump whose first bytes say so).
+        guard try Container.identify(source) == .textdump else { return nil }
+        return try recognize(source)
     }
 
     /// The data of the last member called `name`, or nil if there is none.
