@@ -25,7 +25,7 @@ struct DumpOptions: ParsableArguments {
 
     /// The file, opened once: memory, or a FreeBSD textdump.
     func open() throws(VMCoreError) -> OpenedDump {
-        try OpenedDump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel)
+        try OpenedDump.open(dumps, rawBase: rawBase.flatMap(parseAddress), force: force, kernel: kernel, cache: commandCache)
     }
 
     /// The memory dump the file holds (a textdump says it holds none).

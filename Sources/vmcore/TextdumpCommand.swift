@@ -25,7 +25,7 @@ struct TextdumpCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let t = try Textdump.open(path: dump) else {
+        guard let t = try Textdump.open(path: dump, cache: commandCache) else {
             throw VMCoreError(.badMagic, file: dump, offset: 0, "is not a FreeBSD textdump",
                               "expected a ustar archive (textdump.tar.N) or a dump device image whose last 512 bytes are a \"FreeBSD Text Dump\" header")
         }

@@ -25,7 +25,7 @@ struct Translate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let d = try OpenedDump.open(Array(operands.dropLast()), force: force, kernel: kernel).memoryDump()
+        let d = try OpenedDump.open(Array(operands.dropLast()), force: force, kernel: kernel, cache: commandCache).memoryDump()
         let k = try d.kernel()
         let space = try k.kernelAddressSpace()
         let va = try k.resolve(address)

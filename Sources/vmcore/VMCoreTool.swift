@@ -25,9 +25,7 @@ struct VMCoreTool: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
-            try DecompressedCache.$standardNotice.withValue({ printError("vmcore: " + $0) }) {
-                try command.run()
-            }
+            try command.run()
         } catch let error as VMCoreError {
             printError("vmcore: " + error.described(hint: hintText))
             Self.exit(withError: ExitCode(1))
@@ -48,6 +46,10 @@ func hintText(_ hint: VMCoreError.Hint) -> String {
     case .replace: "give -f to replace it"
     }
 }
+
+/// The decompressed cache the commands open dumps through: its notice (a dump being
+/// decompressed once) goes to standard error.
+let commandCache = DecompressedCache.standard(notice: { printError("vmcore: " + $0) })
 
 func printError(_ text: String) {
     writeAll(2, Array((text + "\n").utf8))

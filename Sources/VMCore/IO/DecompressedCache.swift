@@ -26,22 +26,16 @@ public struct DecompressedCache: Sendable {
     }
 
     /// The cache in `$VMCORE_CACHE_DIR`, else `$XDG_CACHE_HOME/vmcore`, else `$HOME/.cache/vmcore`,
-    /// whose notice goes to `standardNotice`.
+    /// with no notice (the library never prints; a program that wants to say a dump is being
+    /// decompressed passes its own with `standard(notice:)`).
     public static var standard: DecompressedCache {
-        standard(notice: standardNotice)
+        standard(notice: { _ in })
     }
 
     /// The cache `standard` names, with `notice`.
     public static func standard(notice: @escaping @Sendable (String) -> Void) -> DecompressedCache {
         DecompressedCache(directory: directory(environment: FileSystem.environment), notice: notice)
     }
-
-    /// Where the notice of `standard` (the cache `Dump.open` uses unless told otherwise) goes:
-    /// nowhere, unless a program binds it for the work it does, as the `vmcore` command does to
-    /// print it on standard error:
-    ///
-    ///     DecompressedCache.$standardNotice.withValue({ printError("vmcore: " + $0) }) { … }
-    @TaskLocal public static var standardNotice: @Sendable (String) -> Void = { _ in }
 
     /// The cache directory the environment names (`lookup` returns nil for unset or empty).
     public static func directory(environment lookup: (String) -> String?) -> String? {
