@@ -79,7 +79,7 @@ struct SavecoreCommand: ParsableCommand {
                 case .rejected(let why):
                     found += 1
                     errors += 1
-                    printError("vmcore savecore: \(why)")
+                    printError("vmcore savecore: " + why.described(hint: savecoreHint))
                 case .cleared:
                     found += 1
                     if verbose { printError("vmcore savecore: cleared the dump on \(device)") }
@@ -94,7 +94,7 @@ struct SavecoreCommand: ParsableCommand {
             } catch {
                 found += 1
                 errors += 1
-                printError("vmcore: \(error.description)")
+                printError("vmcore: " + error.described(hint: savecoreHint))
             }
         }
         if checkOnly { throw ExitCode(1) }
@@ -113,4 +113,9 @@ struct SavecoreCommand: ParsableCommand {
         }
         return devices
     }
+}
+
+/// A library hint in savecore's words (its -f is the library's force).
+func savecoreHint(_ hint: VMCoreError.Hint) -> String {
+    hint == .force ? "give -f to save it anyway" : hintText(hint)
 }

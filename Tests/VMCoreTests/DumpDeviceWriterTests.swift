@@ -84,9 +84,9 @@ struct DumpDeviceWriterTests {
         _ = try w.write(payload: try FileSource(path: src), to: path("bad.img"))
         let outcome = try Savecore(directory: try temporaryDirectory().path, options: Savecore.Options()).process(device: path("bad.img"))
         switch (kind, outcome) {
-        case (.parity, .rejected(let why)): #expect(why.contains("parity"))
-        case (.mismatch, .rejected(let why)): #expect(why.contains("leading and trailing dump headers disagree"))
-        case (.cleared, .none(let why)): #expect(why.contains("already saved and cleared"))
+        case (.parity, .rejected(let why)): #expect(why.description.contains("parity"))
+        case (.mismatch, .rejected(let why)): #expect(why.description.contains("leading and trailing dump headers disagree"))
+        case (.cleared, .none(let why)): #expect(why.description.contains("already saved and cleared"))
         default: Issue.record("\(kind): \(outcome)")
         }
     }

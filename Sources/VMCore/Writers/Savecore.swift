@@ -30,7 +30,7 @@ public struct Savecore: Sendable {
         /// A dump is there (`-C`).
         case exists
         /// A dump was found but not saved; the reason.
-        case rejected(String)
+        case rejected(VMCoreError)
         /// `-c`: the header was cleared.
         case cleared
         case saved(Saved)
@@ -116,14 +116,15 @@ public struct Savecore: Sendable {
         do throws(VMCoreError) {
             d = try FreeBSDDumpDevice(source: source, force: options.force)
         } catch {
-            return .rejected(error.description)
+            return .rejected(error)
         }
         let wanted: UInt32 = 4  // KERNELDUMPVERSION and KERNELDUMP_TEXT_VERSION
         if d.header.version != wanted && !options.force {
-            return .rejected("\(device): unknown version (\(d.header.version)) in the last dump header; savecore reads version \(wanted) (give -f to save it anyway)")
+            return .rejected(VMCoreError(.unsupported, file: device, "unknown version (\(d.header.version)) in the last dump header",
+                                         "savecore reads version \(wanted)", hint: .force))
         }
         if d.header.kind == .textDump && d.header.dumpLength % 512 != 0 {
-            return .rejected("\(device): the textdump's length \(d.header.dumpLength) is not a multiple of 512")
+            return .rejected(VMCoreError(.corrupt, file: device, "the textdump's length \(d.header.dumpLength) is not a multiple of 512"))
         }
         if options.checkOnly { return .exists }
         for p in d.problems { log("warning: saving although: \(p.description)") }
@@ -288,7 +289,7 @@ public struct Savecore: Sendable {
         if failure != nil && !options.force {
             file.discard()
             throw VMCoreError(.io, file: payload.name, offset: at, "the dump could not be read whole; nothing was saved and the device was not cleared",
-                              "\(failure!); give -f to save what can be read")
+                              "\(failure!)", hint: .force)
         }
         try readBack(upTo: written)
         try file.commit(length: written)
