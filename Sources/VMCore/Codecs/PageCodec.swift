@@ -75,10 +75,11 @@ public enum PageCodec {
 }
 
 /// Per-thread decompression state reused from page to page: one zlib stream (reset, not
-/// re-created, per page) and one zstd context. Not thread-safe: each reading thread owns one.
+/// re-created, per page) and one zstd context, each made when a page first needs it (a zlib
+/// dump never pays for a zstd context). Not thread-safe: each reading thread owns one.
 public final class PageDecoder {
-    private let zlib = ZlibStream(inflateWindowBits: 15)
-    private let zstd = ZstdDecompressor()
+    private lazy var zlib = ZlibStream(inflateWindowBits: 15)
+    private lazy var zstd = ZstdDecompressor()
 
     public init() {}
 

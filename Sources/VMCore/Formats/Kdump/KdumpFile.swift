@@ -312,19 +312,22 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         var scratch: [UInt8] = []
         var decoder: PageDecoder?
         var done = 0
+        // Small reads (a page-table entry, a pointer, a string) come back to the same pages:
+        // cache those. A large read is sequential, and caching it would only copy each page.
+        let small = count <= 2 * pageSize
         while done < count {
             let at = address &+ UInt64(done)
             let pfn = at / ps
             let within = Int(at % ps)
             let n = min(count - done, pageSize - within)
-            if let cached = pageCache.page(pfn) {
+            if small, let cached = pageCache.page(pfn) {
                 page = cached
             } else {
                 if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: pageSize) }
                 if page.count != pageSize { page = [UInt8](repeating: 0, count: pageSize) }
                 if decoder == nil { decoder = PageDecoder() }
                 try decodePage(pfn, into: &page, scratch: &scratch, decoder: decoder!)
-                pageCache.insert(pfn, page)
+                if small { pageCache.insert(pfn, page) }
             }
             buffer.replaceSubrange(bufferOffset + done..<bufferOffset + done + n, with: page[within..<within + n])
             done += n

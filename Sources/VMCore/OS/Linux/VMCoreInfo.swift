@@ -10,22 +10,34 @@ public struct VMCoreInfo: Sendable, Equatable {
     public let entries: [(key: String, value: String)]
     /// The note's text as found.
     public let text: String
+    /// The first value of each key.
+    let firstValues: [String: String]
 
     public static func == (a: Self, b: Self) -> Bool { a.text == b.text }
 
+    /// Splits the text's bytes at newlines and NULs, and each line at its first `=`; lines
+    /// without one are skipped.
     public init(text: String) {
         self.text = text
         var entries: [(String, String)] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\0" }) {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            entries.append((String(line[..<eq]), String(line[line.index(after: eq)...])))
+        var firstValues: [String: String] = [:]
+        let bytes = Array(text.utf8)
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x0a || bytes[i] == 0 {
+            defer { start = i + 1 }
+            guard i > start, let eq = bytes[start..<i].firstIndex(of: 0x3d) else { continue }
+            let key = String(decoding: bytes[start..<eq], as: UTF8.self)
+            let value = String(decoding: bytes[eq + 1..<i], as: UTF8.self)
+            entries.append((key, value))
+            if firstValues[key] == nil { firstValues[key] = value }
         }
         self.entries = entries
+        self.firstValues = firstValues
     }
 
     /// The first value of `key` (a full key such as `SYMBOL(init_uts_ns)` or `OSRELEASE`).
     public subscript(key: String) -> String? {
-        entries.first { $0.key == key }?.value
+        firstValues[key]
     }
 
     public var osRelease: String? { self["OSRELEASE"] }
