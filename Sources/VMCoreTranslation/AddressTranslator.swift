@@ -116,19 +116,20 @@ public final class AddressTranslator: Sendable {
 
     static func translate(_ va: UInt64, through array: EntryArray, detailed: Bool) throws(TranslationError) -> Translation {
         let form = array.walker.form
-        let level = form.levels[array.level]
+        let level = array.walker.levels[array.level]
         let index = (va - array.base) >> UInt64(level.shift)
         let e = try array.entries.entry(index, translating: va)
-        let step = TranslationStep(level: level.name, tableAddress: array.location, index: Int(clamping: index), entry: e,
-                                   flags: detailed ? form.flags(e, level: array.level) : [])
+        // Only `vmcore translate` shows the step; a read wants the address alone.
+        let steps = detailed ? [TranslationStep(level: level.name, tableAddress: array.location, index: Int(clamping: index), entry: e,
+                                                flags: form.flags(e, level: array.level))] : []
         switch form.decode(e, level: array.level) {
         case .notPresent:
             throw TranslationError(form.notPresentMessage(level: array.level),
                                    "\(level.name)[\(index)] = \(hexString(e)) while translating \(hexString(va))")
         case .page(let base):
-            return Translation(virtual: va, physical: base | (va & (level.span - 1)), pageSize: level.span, steps: detailed ? [step] : [])
+            return Translation(virtual: va, physical: base | (va & (level.span - 1)), pageSize: level.span, steps: steps)
         case .table(let next):
-            return try array.walker.walk(va, from: array.level + 1, table: next, steps: detailed ? [step] : [], detailed: detailed)
+            return try array.walker.walk(va, from: array.level + 1, table: next, steps: steps, detailed: detailed)
         }
     }
 }

@@ -13,6 +13,14 @@ public final class PageTableWalker: Sendable {
     public let form: any PagingForm
     /// The physical address of the root table (CR3 on x86-64, TTBR1 on aarch64, masked).
     public let root: UInt64
+    /// The form's levels and table sizes, computed once (forms may compute them on each call).
+    public let levels: [PagingLevel]
+    let tableSizes: [Int]
+    /// Per level: the index's shift and mask, and the span of one entry (a walk's hot path).
+    let shifts: [UInt64]
+    let indexMasks: [UInt64]
+    let spans: [UInt64]
+    let entrySize: Int
     /// log2 of the form's smallest page.
     let pageShift: UInt64
     let largeSizes: [UInt64]
@@ -35,7 +43,14 @@ public final class PageTableWalker: Sendable {
         self.reader = reader
         self.form = form
         self.root = root
-        pageShift = UInt64(form.pageSize.trailingZeroBitCount)
+        let levels = form.levels
+        self.levels = levels
+        tableSizes = levels.indices.map { form.tableSize($0) }
+        shifts = levels.map { UInt64($0.shift) }
+        indexMasks = levels.map { (1 << UInt64($0.bits)) - 1 }
+        spans = levels.map(\.span)
+        entrySize = form.entrySize
+        pageShift = UInt64(levels[levels.count - 1].span.trailingZeroBitCount)
         largeSizes = form.largePageSizes
         tables = Mutex([TablePage?](repeating: nil, count: form.levels.count))
     }
@@ -56,21 +71,22 @@ public final class PageTableWalker: Sendable {
                      detailed: Bool) throws(TranslationError) -> Translation {
         var table = start
         var steps = prior
-        let levels = form.levels
         for depth in first..<levels.count {
-            let level = levels[depth]
-            let index = level.index(va)
+            let index = Int((va >> shifts[depth]) & indexMasks[depth])
             let entry = try self.entry(depth, table: table, index: index, translating: va)
-            steps.append(TranslationStep(level: level.name, tableAddress: table, index: index, entry: entry,
-                                         flags: detailed ? form.flags(entry, level: depth) : []))
+            // Only `vmcore translate` shows the steps; a read wants the address alone.
+            if detailed {
+                steps.append(TranslationStep(level: levels[depth].name, tableAddress: table, index: index, entry: entry,
+                                             flags: form.flags(entry, level: depth)))
+            }
             switch form.decode(entry, level: depth) {
             case .notPresent:
                 throw TranslationError(form.notPresentMessage(level: depth),
-                                       "\(level.name)[\(index)] = \(hexString(entry)) while translating \(hexString(va))")
+                                       "\(levels[depth].name)[\(index)] = \(hexString(entry)) while translating \(hexString(va))")
             case .table(let next):
                 table = next
             case .page(let base):
-                let size = level.span
+                let size = spans[depth]
                 return Translation(virtual: va, physical: base | (va & (size - 1)), pageSize: size, steps: steps)
             }
         }
@@ -82,12 +98,15 @@ public final class PageTableWalker: Sendable {
     /// Entry `index` of the table at physical `table` of level `depth`: from the table last read
     /// at that level, else by reading the whole table (or, if that fails, the one entry).
     func entry(_ depth: Int, table: UInt64, index: Int, translating va: UInt64) throws(TranslationError) -> UInt64 {
-        let size = form.entrySize
+        let size = entrySize
         let at = index * size
-        if let bytes = tables.withLock({ $0[depth]?.address == table ? $0[depth]?.bytes : nil }) {
+        if let hit = tables.withLock({ t -> UInt64? in
+            guard t[depth]?.address == table, let bytes = t[depth]?.bytes, at + size <= bytes.count else { return nil }
             return Self.load(bytes, at, size)
+        }) {
+            return hit
         }
-        let tableBytes = form.tableSize(depth)
+        let tableBytes = tableSizes[depth]
         var buffer = [UInt8](repeating: 0, count: tableBytes)
         if (try? reader.readPhysical(table, into: &buffer, count: tableBytes)) != nil {
             let page = buffer
@@ -98,7 +117,7 @@ public final class PageTableWalker: Sendable {
         do {
             try reader.readPhysical(table &+ UInt64(at), into: &one, count: size)
         } catch {
-            let level = form.levels[depth]
+            let level = levels[depth]
             throw TranslationError("\(level.name.uppercased()) table at physical \(hexString(table)) is not readable while translating \(hexString(va))",
                                    "\(level.name)[\(index)]: \(error)")
         }
@@ -127,7 +146,7 @@ public final class PageTableWalker: Sendable {
             }
         }
         let t = try translate(va, detailed: false)
-        if t.pageSize == form.pageSize {
+        if t.pageSize == offsetMask + 1 {
             cache.withLock { c in
                 if c.count >= Self.cacheLimit { c.removeAll(keepingCapacity: true) }
                 c[page] = t.physical >> pageShift

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VMCore
 import VMCoreTestSupport
@@ -83,6 +84,40 @@ struct CodecTests {
             if step.consumed == 0 && step.produced == 0 { break }
         }
         #expect(failed)
+    }
+
+    @Test("zstd in independent 4 MiB frames on two threads: one stream to the zstd tool and to the cache's decoder")
+    func frameParallelZstd() throws {
+        // 10 MiB and a bit: two full rounds of two jobs would be 16 MiB, so the end is a part round.
+        var input = [UInt8](repeating: 0, count: (10 << 20) + 12345)
+        var x: UInt32 = 1
+        for i in stride(from: 0, to: input.count, by: 2) {
+            x = x &* 1_103_515_245 &+ 12345
+            input[i] = UInt8(truncatingIfNeeded: x >> 16)  // half random, half zero: compressible
+        }
+        let encoder = try #require(StreamEncoder(format: .zstd, level: 3, threads: 2, independentFrames: true))
+        var compressed: [UInt8] = []
+        var at = 0
+        while at < input.count {
+            let n = min(1_000_003, input.count - at)
+            try encoder.encode(input, at..<at + n, finish: at + n == input.count) { bytes, k in compressed += bytes[0..<k] }
+            at += n
+        }
+        let dir = try temporaryDirectory()
+        let z = dir.appendingPathComponent("stream.zst"), plain = dir.appendingPathComponent("stream")
+        try Data(compressed).write(to: z)
+        // The zstd tool reads concatenated frames as one stream.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/zstd")
+        p.arguments = ["-q", "-d", z.path, "-o", plain.path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(Array(try Data(contentsOf: plain)) == input)
+        // So does the decompressed cache.
+        let cache = DecompressedCache(directory: dir.appendingPathComponent("cache").path)
+        let source = try cache.source(forPath: z.path)
+        #expect(try source.bytes(at: 0, count: Int(source.size), what: "all") == input)
     }
 
     @Test("CRC-32 and SHA-256 over pieces equal the check values of the whole")

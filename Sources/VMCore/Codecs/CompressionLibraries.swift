@@ -180,21 +180,42 @@ final class ZstdDecompressor {
 /// A zstd compression context (`ZSTD_CCtx`) for one stream: a frame with a content checksum.
 final class ZstdCompressor {
     private let context: OpaquePointer
+    /// False when the library was built without worker threads (Debian's static libzstd is),
+    /// so `threads` could not be honoured.
+    let hasWorkers: Bool
 
     /// `level`: zstd's levels; `threads`: zstd worker threads (0: compress on the caller's).
     init?(level: Int32, threads: Int32) {
         guard let c = ZSTD_createCCtx() else { return nil }
         _ = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)
         _ = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
+        var workers = false
         if threads > 0 {
-            _ = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, threads)
+            workers = ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, threads)) == 0
             // 4 MiB jobs (zstd's default is 4 windows, 8 MiB at level 3): half the buffers, the same speed.
-            _ = ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, 4 << 20)
+            if workers { _ = ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, 4 << 20) }
         }
+        hasWorkers = workers
         context = c
     }
 
     deinit { ZSTD_freeCCtx(context) }
+
+    /// `input` as one whole frame (content checksum, content size) into `output`, which is
+    /// grown to `ZSTD_compressBound`; returns the frame's length, or the library's error.
+    func compressFrame(_ input: ArraySlice<UInt8>, into output: inout [UInt8]) -> Result<Int, ZstdFailure> {
+        let bound = ZSTD_compressBound(input.count)
+        if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
+        let context = self.context
+        _ = ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+        let rc = input.withUnsafeBytes { src in
+            output.withUnsafeMutableBytes { dst in
+                ZSTD_compress2(context, dst.baseAddress, dst.count, src.baseAddress, src.count)
+            }
+        }
+        if ZSTD_isError(rc) != 0 { return .failure(ZstdFailure(reason: String(cString: ZSTD_getErrorName(rc)))) }
+        return .success(rc)
+    }
 
     /// One `ZSTD_compressStream2` step (`ZSTD_e_end` when `finish`, else `ZSTD_e_continue`)
     /// from `input` into `output`. `remaining` is 0 when a finished frame is all flushed.
@@ -212,6 +233,11 @@ final class ZstdCompressor {
             }
         }
     }
+}
+
+/// Why zstd refused.
+struct ZstdFailure: Error {
+    var reason: String
 }
 
 /// The one-shot calls: one page (or one buffer) in, one out. Nil when the library fails or

@@ -26,11 +26,14 @@ public struct AArch64Paging: PagingForm {
     /// Names of the bits software may use (55–58), which each kernel names its own way.
     public let softwareBits: [(Int, String)]
 
+    public let levels: [PagingLevel]
+
     public init(granule: UInt64, virtualBits: Int, outputAddressBits: Int = 48, softwareBits: [(Int, String)] = []) {
         self.granule = granule
         self.virtualBits = virtualBits
         self.outputAddressBits = outputAddressBits
         self.softwareBits = softwareBits
+        levels = Self.levels(granuleShift: granule.trailingZeroBitCount, virtualBits: virtualBits)
     }
 
     public var name: String { "aarch64 \(granule / 1024) KiB granule, \(virtualBits)-bit VA" }
@@ -38,7 +41,8 @@ public struct AArch64Paging: PagingForm {
 
     var granuleShift: Int { granule.trailingZeroBitCount }
 
-    public var levels: [PagingLevel] {
+    /// Levels counted up from 3 until they cover `virtualBits`.
+    static func levels(granuleShift: Int, virtualBits: Int) -> [PagingLevel] {
         let perLevel = granuleShift - 3
         var out: [PagingLevel] = []
         var shift = granuleShift

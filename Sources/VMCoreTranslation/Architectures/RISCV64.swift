@@ -21,22 +21,22 @@ public struct RISCV64Paging: PagingForm {
     /// Names of the two bits software may use (8, 9), which each kernel names its own way.
     public let softwareBits: [(Int, String)]
 
-    public init(levels: Int = 3, softwareBits: [(Int, String)] = []) {
-        levelCount = levels
+    /// Named as FreeBSD and aarch64 name them, counting down from `l3`, the leaf (Sv39: l1,
+    /// l2, l3); the privileged spec numbers them the other way.
+    public let levels: [PagingLevel]
+
+    public init(levels count: Int = 3, softwareBits: [(Int, String)] = []) {
+        levelCount = count
         self.softwareBits = softwareBits
+        levels = (0..<count).map { i in
+            PagingLevel(name: "l\(4 - count + i)", shift: 12 + 9 * (count - 1 - i), bits: 9)
+        }
     }
 
     public var name: String { "riscv64 Sv\(12 + 9 * levelCount)" }
     public var entrySize: Int { 8 }
     public var virtualBits: Int { 12 + 9 * levelCount }
 
-    /// Named as FreeBSD and aarch64 name them, counting down from `l3`, the leaf (Sv39: l1,
-    /// l2, l3); the privileged spec numbers them the other way.
-    public var levels: [PagingLevel] {
-        (0..<levelCount).map { i in
-            PagingLevel(name: "l\(4 - levelCount + i)", shift: 12 + 9 * (levelCount - 1 - i), bits: 9)
-        }
-    }
 
     /// Bits 63–54 (`PTE_HI_MASK` in FreeBSD `sys/riscv/include/pte.h`).
     static let highMask: UInt64 = 0xffc0_0000_0000_0000

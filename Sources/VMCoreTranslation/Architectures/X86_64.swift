@@ -50,8 +50,7 @@ public struct X86_64Paging: PagingForm {
     public var virtualBits: Int { fiveLevel ? 57 : 48 }
 
     public var levels: [PagingLevel] {
-        let shifts = fiveLevel ? [48, 39, 30, 21, 12] : [39, 30, 21, 12]
-        return zip(levelNames, shifts).map { PagingLevel(name: $0, shift: $1, bits: 9) }
+        zip(levelNames, fiveLevel ? [48, 39, 30, 21, 12] : [39, 30, 21, 12]).map { PagingLevel(name: $0, shift: $1, bits: 9) }
     }
 
     static let present: UInt64 = 1 << 0

@@ -256,7 +256,9 @@ struct MinidumpPmap: EntrySource {
         }
         if let pmap {
             let at = Int(index * width)
-            return (0..<entrySize).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(pmap[at + $1]) }
+            var v: UInt64 = 0
+            for i in stride(from: at + entrySize - 1, through: at, by: -1) { v = v << 8 | UInt64(pmap[i]) }
+            return v
         }
         do {
             return try source.reader(at: offset + index * width, count: entrySize, order: .little, what: "pmap entry").uint(0, width: entrySize, "pmap entry")
