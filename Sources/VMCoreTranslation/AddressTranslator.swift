@@ -8,16 +8,17 @@ public protocol EntrySource: Sendable {
 
 /// The entries of one level of a walk, stored as a flat array: entry `i` maps the `i`-th span
 /// of that level from `base`. Tables below that level, if any, are read from physical memory.
-public struct EntryArray: Sendable {
+/// A class, so that looking a page up passes one reference, not the array's fields.
+public final class EntryArray: Sendable {
     /// The first virtual address the array covers.
-    public var base: UInt64
+    public let base: UInt64
     /// The walk the entries belong to (its form decodes them; its root is not used).
-    public var walker: PageTableWalker
+    public let walker: PageTableWalker
     /// The level of `walker.form` whose entries the array holds.
-    public var level: Int
-    public var entries: any EntrySource
+    public let level: Int
+    public let entries: any EntrySource
     /// Where the array is kept (a file offset), shown as the table address of its steps.
-    public var location: UInt64
+    public let location: UInt64
 
     public init(base: UInt64, walker: PageTableWalker, level: Int, entries: any EntrySource, location: UInt64) {
         self.base = base
@@ -107,29 +108,38 @@ public final class AddressTranslator: Sendable {
     /// The physical address of `va` and the size of the page that maps it: cached for
     /// page-table walks.
     public func lookup(_ va: UInt64) throws(TranslationError) -> (physical: UInt64, pageSize: UInt64) {
-        if regions.count == 1, case .pageTable(let walker) = regions[0].map { return try walker.lookup(va) }
-        guard let region = regions.first(where: { $0.contains(va) }) else { throw outside(va) }
-        if case .pageTable(let walker) = region.map { return try walker.lookup(va) }
-        let t = try translate(va, detailed: false)
-        return (t.physical, t.pageSize)
+        for i in regions.indices where regions[i].contains(va) {
+            switch regions[i].map {
+            case .pageTable(let walker):
+                return try walker.lookup(va)
+            case .entryArray(let array):
+                let t = try Self.translate(va, through: array, detailed: false)
+                return (t.physical, t.pageSize)
+            case .linear:
+                let t = try translate(va, detailed: false)
+                return (t.physical, t.pageSize)
+            }
+        }
+        throw outside(va)
     }
 
     static func translate(_ va: UInt64, through array: EntryArray, detailed: Bool) throws(TranslationError) -> Translation {
-        let form = array.walker.form
-        let level = array.walker.levels[array.level]
-        let index = (va - array.base) >> UInt64(level.shift)
+        let walker = array.walker
+        let depth = array.level
+        let index = (va - array.base) >> walker.shifts[depth]
         let e = try array.entries.entry(index, translating: va)
         // Only `vmcore translate` shows the step; a read wants the address alone.
-        let steps = detailed ? [TranslationStep(level: level.name, tableAddress: array.location, index: Int(clamping: index), entry: e,
-                                                flags: form.flags(e, level: array.level))] : []
-        switch form.decode(e, level: array.level) {
+        let steps = detailed ? [TranslationStep(level: walker.levels[depth].name, tableAddress: array.location, index: Int(clamping: index),
+                                                entry: e, flags: walker.form.flags(e, level: depth))] : []
+        switch walker.form.decode(e, level: depth) {
         case .notPresent:
-            throw TranslationError(form.notPresentMessage(level: array.level),
-                                   "\(level.name)[\(index)] = \(hexString(e)) while translating \(hexString(va))")
+            throw TranslationError(walker.form.notPresentMessage(level: depth),
+                                   "\(walker.levels[depth].name)[\(index)] = \(hexString(e)) while translating \(hexString(va))")
         case .page(let base):
-            return Translation(virtual: va, physical: base | (va & (level.span - 1)), pageSize: level.span, steps: steps)
+            let span = walker.spans[depth]
+            return Translation(virtual: va, physical: base | (va & (span - 1)), pageSize: span, steps: steps)
         case .table(let next):
-            return try array.walker.walk(va, from: array.level + 1, table: next, steps: steps, detailed: detailed)
+            return try walker.walk(va, from: depth + 1, table: next, steps: steps, detailed: detailed)
         }
     }
 }
