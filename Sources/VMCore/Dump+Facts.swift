@@ -236,6 +236,21 @@ extension Dump {
     }
 }
 
+/// `value` with exactly `places` digits after the point, rounded half up (no Foundation: its
+/// `String(format:)` would load ICU, doubling a quick command's start-up).
+public func formatDecimal(_ value: Double, places: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<places { scale *= 10 }
+    let negative = value < 0
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e18 else { return String(value) }
+    let n = UInt64(scaled)
+    let unit = UInt64(scale)
+    let whole = String(n / unit)
+    let fraction = places == 0 ? "" : "." + String(n % unit).leftPadded(places)
+    return (negative && n > 0 ? "-" : "") + whole + fraction
+}
+
 /// `YYYY-MM-DD hh:mm:ss UTC` for seconds since the epoch (proleptic Gregorian calendar).
 public func formatUTC(_ seconds: Int64) -> String {
     let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400

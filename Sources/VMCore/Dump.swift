@@ -56,10 +56,7 @@ public final class Dump: Sendable {
     /// through its decompressed copy in `cache`, made on first open.
     public static func open(_ paths: [String], rawBase: UInt64? = nil, force: Bool = false, kernel: String? = nil,
                             cache: DecompressedCache = .standard) throws(VMCoreError) -> Dump {
-        precondition(!paths.isEmpty)
-        var sources: [any ByteSource] = []
-        for path in paths { sources.append(try cache.source(forPath: path)) }
-        return try Dump(sources: sources, rawBase: rawBase, force: force, kernel: try kernel.map(FreeBSDKernel.open), cache: cache)
+        try OpenedDump.open(paths, rawBase: rawBase, force: force, kernel: kernel, cache: cache).memoryDump()
     }
 
     public static func open(_ path: String) throws(VMCoreError) -> Dump { try open([path]) }

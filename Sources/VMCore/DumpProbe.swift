@@ -52,8 +52,8 @@ public enum Container: String, Sendable, CaseIterable {
         case .elf: ELFCore.probe(prefix)
         case .gzip: StreamDecoder.Format.detect(prefix) == .gzip
         case .zstd: StreamDecoder.Format.detect(prefix) == .zstd
-        case .textdump: prefix.count >= UstarHeader.blockSize && UstarArchive.probe(Array(prefix.prefix(UstarHeader.blockSize)))
-        case .freebsdDumpDevice: false
+        // Known by a whole 512-byte block (a ustar header, or a header in the last block).
+        case .textdump, .freebsdDumpDevice: false
         }
     }
 

@@ -80,12 +80,6 @@ public final class AddressTranslator: Sendable {
         }
     }
 
-    /// The page-table walker, when the whole space is one walk.
-    public var pageTableWalker: PageTableWalker? {
-        for r in regions { if case .pageTable(let w) = r.map { return w } }
-        return nil
-    }
-
     /// Every step of the translation of `va` (flag names only when `detailed`).
     public func translate(_ va: UInt64, detailed: Bool = true) throws(TranslationError) -> Translation {
         guard let region = regions.first(where: { $0.contains(va) }) else { throw outside(va) }

@@ -30,7 +30,7 @@ struct Check: ParsableCommand {
             print(try jsonText(result))
         } else {
             print("\(result.pagesRead) pages decoded (\(result.zeroPages) all zero), \(result.failureCount) failed")
-            print("\(fixed(mib, 1)) MiB of memory in \(fixed(seconds, 3)) s: \(fixed(seconds > 0 ? mib / seconds : 0, 0)) MiB/s")
+            print("\(formatDecimal(mib, places: 1)) MiB of memory in \(formatDecimal(seconds, places: 3)) s: \(formatDecimal(seconds > 0 ? mib / seconds : 0, places: 0)) MiB/s")
             for f in result.failures { print("  PFN \(f.pfn): \(f.error)") }
             if result.failureCount > UInt64(result.failures.count) { print("  … \(result.failureCount - UInt64(result.failures.count)) more") }
         }

@@ -1,19 +1,5 @@
 /// Small text formatting for the CLI (without Foundation's `String(format:)`, whose ICU start-up
-/// would double the run time of a quick command).
-
-/// `value` with exactly `decimals` digits after the point, rounded half up.
-func fixed(_ value: Double, _ decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let negative = value < 0
-    let scaled = (abs(value) * scale).rounded()
-    guard scaled < 9e18 else { return String(value) }
-    let n = UInt64(scaled)
-    let unit = UInt64(scale)
-    let whole = String(n / unit)
-    let fraction = decimals == 0 ? "" : "." + String(n % unit).leftPadded(decimals)
-    return (negative && n > 0 ? "-" : "") + whole + fraction
-}
+/// would double the run time of a quick command; numbers go through VMCore's `formatDecimal`).
 
 extension String {
     /// Padded on the left with `pad` ("0" by default) to `width` characters.

@@ -128,10 +128,10 @@ struct Info: ParsableCommand {
 /// "8.54 s" or "3 d 04:05:06 (273906.0 s)".
 func formatUptime(_ seconds: Double) -> String {
     let s = Int(seconds)
-    guard s >= 60 else { return fixed(seconds, 2) + " s" }
+    guard s >= 60 else { return formatDecimal(seconds, places: 2) + " s" }
     let days = s / 86400
     let clock = [s / 3600 % 24, s / 60 % 60, s % 60].map { String($0).leftPadded(2) }.joined(separator: ":")
-    return (days > 0 ? "\(days) d " : "") + clock + " (" + fixed(seconds, 1) + " s)"
+    return (days > 0 ? "\(days) d " : "") + clock + " (" + formatDecimal(seconds, places: 1) + " s)"
 }
 
 /// Bytes as a short human figure: "1023.9 MiB".
@@ -140,7 +140,7 @@ func byteCount(_ n: UInt64) -> String {
     var value = Double(n)
     var unit = 0
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(n) bytes" : fixed(value, 1) + " " + units[unit]
+    return unit == 0 ? "\(n) bytes" : formatDecimal(value, places: 1) + " " + units[unit]
 }
 
 /// One line of compact JSON (for JSON Lines output).

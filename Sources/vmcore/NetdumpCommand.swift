@@ -181,8 +181,8 @@ struct SendResult: Encodable {
     }
 
     var text: String {
-        "sent \(bytes) bytes to \(server) in \(fixed(seconds, 2)) s: \(fixed(megabytesPerSecond, 1)) MB/s, "
-            + "\(packets) packets (\(fixed(packetsPerSecond, 0))/s); resent \(retransmissions) on the timer, "
+        "sent \(bytes) bytes to \(server) in \(formatDecimal(seconds, places: 2)) s: \(formatDecimal(megabytesPerSecond, places: 1)) MB/s, "
+            + "\(packets) packets (\(formatDecimal(packetsPerSecond, places: 0))/s); resent \(retransmissions) on the timer, "
             + "\(fastRetransmissions) after later acks, \(earlyRetransmissions) after a few round trips"
     }
 }

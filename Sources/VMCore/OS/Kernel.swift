@@ -156,7 +156,7 @@ public struct PanicReport: Sendable, Encodable {
                 out += panic.taint.map { " (\($0))" } ?? ""
                 out += "\n"
             }
-            out += "at \(Self.fixed(Double(panic.timestampNanoseconds) / 1e9)) s after boot"
+            out += "at \(formatDecimal(Double(panic.timestampNanoseconds) / 1e9, places: 6)) s after boot"
             if let t = crashTimeUTC { out += "; crashed \(t)" }
             out += "\n"
             if let r = kernelRelease {
@@ -178,13 +178,6 @@ public struct PanicReport: Sendable, Encodable {
             }
         }
         return out
-    }
-
-    /// Six decimals, rounded half up.
-    static func fixed(_ value: Double) -> String {
-        let n = UInt64((abs(value) * 1e6).rounded())
-        let fraction = String(n % 1_000_000)
-        return String(n / 1_000_000) + "." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 }
 

@@ -49,9 +49,6 @@ public final class KernelAddressSpace: Sendable {
         self.init(memory: memory, translator: AddressTranslator(pageTable: walker), file: file, scheme: form.name, root: root, rootSource: rootSource)
     }
 
-    /// The page-table walker, when the whole space is one walk.
-    public var walker: PageTableWalker? { translator.pageTableWalker }
-
     func error(_ e: TranslationError) -> VMCoreError {
         VMCoreError(.translation, file: file, e.message, e.detail)
     }

@@ -80,12 +80,6 @@ public struct CoreNotes: Sendable {
         }
     }
 
-    /// The architecture an `NT_PRSTATUS` descriptor size implies (`Architecture(prstatusSize:)`:
-    /// each architecture's file knows its `struct elf_prstatus`), for dumps whose headers do not say.
-    public static func architecture(prstatusSize: Int) -> Architecture? {
-        Architecture(prstatusSize: prstatusSize)
-    }
-
     /// The registers of one `NT_PRSTATUS` note, laid out as the architecture's register file
     /// says (`Architectures/<Arch>.swift` in VMCoreTranslation).
     static func savedCPU(_ note: ELFNote, index: Int, architecture: Architecture, file: String, order: ByteOrder) -> SavedCPU? {

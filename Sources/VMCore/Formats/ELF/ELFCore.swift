@@ -90,7 +90,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
 
         var arch = Architecture(elfMachine: header.machine, is64: header.is64)
         if arch == .unknown, let size = notes.first(where: { $0.name == "CORE" && $0.type == CoreNotes.prstatus })?.descriptor.count {
-            arch = CoreNotes.architecture(prstatusSize: size) ?? .unknown
+            arch = Architecture(prstatusSize: size) ?? .unknown
         }
         architecture = arch
         let noted = pageSizeFromNotes?(notes)

@@ -144,7 +144,19 @@ public struct KdumpSubHeader: Sendable, Equatable {
     public var endPFN64: UInt64 = 0
     public var maxMapnr64: UInt64 = 0
 
-    public enum Layout: String, Sendable { case abi64 = "64-bit", pack32 = "32-bit packed", pad32 = "32-bit padded" }
+    public enum Layout: String, Sendable {
+        case abi64 = "64-bit", pack32 = "32-bit packed", pad32 = "32-bit padded"
+
+        /// A field's offset in this layout, given as (64-bit, 32pack, 32pad): the reader and
+        /// the encoder use the same table.
+        func offset(_ abi64: Int, _ pack32: Int, _ pad32: Int) -> Int {
+            switch self {
+            case .abi64: abi64
+            case .pack32: pack32
+            case .pad32: pad32
+            }
+        }
+    }
     public var layout: Layout = .abi64
 
     public init() {}
@@ -171,7 +183,7 @@ public struct KdumpSubHeader: Sendable, Equatable {
         }
         let w = main.is64
         // Field offsets per layout: (64-bit, 32pack, 32pad).
-        func at(_ a: Int, _ b: Int, _ c: Int) -> Int { layout == .abi64 ? a : layout == .pack32 ? b : c }
+        let at = layout.offset
         physBase = try r.word(0, is64: w, "phys_base")
         dumpLevel = try r.i32(at(8, 4, 4), "dump_level")
         if version >= 2 {

@@ -60,8 +60,7 @@ extension KdumpSubHeader {
     public func encoded(headerVersion version: Int32, order: ByteOrder) -> [UInt8] {
         var w = ByteWriter(count: Self.size(layout), order: order)
         let is64 = layout == .abi64
-        // Field offsets per layout: (64-bit, 32pack, 32pad), as the reader has them.
-        func at(_ a: Int, _ b: Int, _ c: Int) -> Int { layout == .abi64 ? a : layout == .pack32 ? b : c }
+        let at = layout.offset
         w.word(physBase, at: 0, is64: is64)
         w.i32(dumpLevel, at: at(8, 4, 4))
         if version >= 2 {

@@ -4,7 +4,7 @@ extension Dump {
     /// through the kernel file's `msgbufp`.
     public func freebsdMessageBuffer() throws(VMCoreError) -> FreeBSDMessageBuffer {
         if let freebsdKernel, freebsdKernel.symbols.address("msgbufp") != nil {
-            return try freebsdKernel.messageBuffer(try kernelAddressSpace(), pointerSize: architecture.is64Bit ? 8 : 4)
+            return try freebsdKernel.messageBuffer(try kernelAddressSpace(), pointerSize: architecture.pointerSize)
         }
         if let m = minidump {
             return try FreeBSDMessageBuffer(minidump: m)

@@ -61,8 +61,7 @@ extension LinuxKernel {
     }
 
     func word(_ va: UInt64) throws(VMCoreError) -> UInt64 {
-        let b = try addressSpace.read(virtual: va, count: 8)
-        return try ByteReader(b, file: dump.files[0], base: 0, order: .little).uint(0, width: 8, "word")
+        try readPointer(at: va, "pointer")
     }
 
     func key(_ info: VMCoreInfo, _ kind: String, _ name: String) throws(VMCoreError) -> UInt64 {
