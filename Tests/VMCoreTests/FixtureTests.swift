@@ -63,6 +63,16 @@ struct FixtureTests {
         let printed = try reference("vmcore.kdump-zlib-d31-split", "kdumpfile.txt").split(separator: "\n")
             .first { $0.hasPrefix("linux_banner: ") }!.dropFirst("linux_banner: ".count)
         #expect(String(decoding: bytes, as: UTF8.self) == printed)
+        // The facade's typed reads: the same string, its first pointer-sized words, a pointer.
+        let facade = try dump.kernel()
+        #expect(try facade.readCString(at: t.kallsyms["linux_banner"]!, limit: 200) == printed)
+        // init_uts_ns lies in the piece that was not kept: the error says which address.
+        let uts = try facade.resolve("init_uts_ns")
+        #expect(caught { try facade.readCString(at: uts) }?.message.hasPrefix("physical address 0x") == true)
+        let words = try facade.readPointers(at: t.kallsyms["linux_banner"]!, count: 2, "linux_banner")
+        #expect(words == [0, 8].map { i in bytes[i..<i + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } })
+        #expect(try facade.readPointer(at: t.kallsyms["linux_banner"]! + 8, "word") == words[1])
+        #expect(caught { try facade.resolve("no_such_symbol") }?.message == "unknown address or symbol 'no_such_symbol'")
         let facts = try dump.analyzedFacts()
         #expect(facts.linux?.kernelBanner == "Linux version \(t.release) (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) \(t.version)")
         #expect(facts.kernel.kernelVersion == t.version)

@@ -172,6 +172,10 @@ struct FreeBSDFullDumpTests {
         #expect(tr.text.contains("-> physical 0x3ff010 (4.0 KiB page)"))
         let none = try vmcore(["dmesg", paths.dump])
         #expect(none.status == 1)
-        #expect(none.stderr.contains("a FreeBSD full dump has no message buffer of its own"))
+        #expect(none.stderr == "vmcore: \(paths.dump): a FreeBSD full dump has no message buffer of its own: "
+                + "give the kernel that crashed with --kernel PATH: its msgbufp symbol finds the buffer in memory\n")
+        // The library says the same without naming the flag.
+        #expect(caught { try Dump.open([paths.dump]).kernel().messages() }?.description
+                == "\(paths.dump): a FreeBSD full dump has no message buffer of its own: give the kernel file that crashed: its msgbufp symbol finds the buffer in memory")
     }
 }
