@@ -2,7 +2,7 @@
 SAMPLE ?= Tests/Fixtures/linux-6.1-small/vmcore.kdump-zlib-d31-split
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: demo test build release deps bench fixtures clean
+.PHONY: demo test build release deps bench fixtures fuzz fuzz-smoke clean
 
 deps:
 	@bash Scripts/install-deps.sh
@@ -25,6 +25,16 @@ demo: release
 test: deps
 	bash Scripts/check-seams.sh
 	swift test $(SWIFT_BUILD_FLAGS)
+
+# libFuzzer on every fuzz target (Fuzz/; the README's "Fuzzing" says how to read the results).
+# FUZZ_SECONDS per target (default 60), FUZZ_RUNS to stop a target after that many inputs.
+fuzz: deps
+	bash Scripts/fuzz.sh
+
+# The CI smoke run: every target for a few seconds on the seeds and the saved crashers; any
+# crash, trap, timeout (1 s per input) or allocation over 1 GiB fails it.
+fuzz-smoke: deps
+	FUZZ_SECONDS=6 bash Scripts/fuzz.sh
 
 # Side-by-side timings against libkdumpfile and cat (see Benchmarks/README.md).
 bench: release

@@ -75,10 +75,22 @@ let package = Package(
             ],
             path: "Benchmarks/NetdumpRelay"
         ),
+        // Fuzz targets: every entry point a file or a packet reaches, with seeds from the
+        // builders. `vmcore-fuzz` replays saved inputs in any build; `make fuzz` builds it with
+        // --sanitize=fuzzer to run libFuzzer (see Fuzz/ and the README).
+        .target(
+            name: "VMCoreFuzzing",
+            dependencies: [
+                "VMCore", "VMCoreNet", "VMCoreTranslation", "VMCoreTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/Targets"
+        ),
+        .executableTarget(name: "vmcore-fuzz", dependencies: ["VMCoreFuzzing"], path: "Fuzz/Driver"),
         .testTarget(
             name: "VMCoreTests",
             dependencies: [
-                "VMCore", "VMCoreNet", "VMCoreTestSupport",
+                "VMCore", "VMCoreNet", "VMCoreTestSupport", "VMCoreFuzzing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

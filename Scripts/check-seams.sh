@@ -24,6 +24,23 @@ if [ "$(printf '%s' "$unsafe" | grep -c .)" -gt 4 ]; then
   echo "$unsafe" >&2
   fail=1
 fi
+# The fuzz targets take their input as bytes; only the libFuzzer entry points see a pointer.
+fuzzUnsafe=$(grep -rlE 'Unsafe|withMemoryRebound|assumingMemoryBound|withUnsafe' Fuzz --include='*.swift' | sort)
+if [ -n "$fuzzUnsafe" ] && [ "$fuzzUnsafe" != "Fuzz/Driver/VMCoreFuzz.swift" ]; then
+  echo "check-seams: unsafe pointer code in Fuzz/ outside Fuzz/Driver/VMCoreFuzz.swift:" >&2
+  echo "$fuzzUnsafe" >&2
+  fail=1
+fi
+
+# Every fuzz target's name is a directory name for its saved crashers; each must exist.
+for dir in Fuzz/Regressions/*/; do
+  [ -d "$dir" ] || continue
+  name=$(basename "$dir")
+  if ! grep -rq "\"$name\"" Fuzz/Targets; then
+    echo "check-seams: Fuzz/Regressions/$name names no fuzz target" >&2
+    fail=1
+  fi
+done
 
 # The libraries hand text to their callers; only the CLI writes to the terminal.
 if grep -rnE '(^|[^.A-Za-z_])(print|fputs|debugPrint|printError)\(|\bstderr\b|\bstdout\b|write\((1|2),' \

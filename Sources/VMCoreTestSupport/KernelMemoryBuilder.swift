@@ -41,15 +41,52 @@ public struct KernelMemoryBuilder {
         for i in 0..<width { tables.memory[pa + i] = UInt8(truncatingIfNeeded: value >> UInt64(8 * i)) }
     }
 
+    /// The VMCOREINFO text: OSRELEASE, PAGESIZE, the page-table keys, then `vmcoreinfo`.
+    public var vmcoreinfoText: String {
+        (["OSRELEASE=5.4.0-test", "PAGESIZE=4096",
+          "SYMBOL(init_top_pgt)=" + String(Self.kernelMap + tables.root, radix: 16),
+          "NUMBER(phys_base)=0", "KERNELOFFSET=0", "NUMBER(pgtable_l5_enabled)=0"] + vmcoreinfo)
+            .joined(separator: "\n") + "\n"
+    }
+
     /// The ELF core: one PT_LOAD of all memory and a VMCOREINFO note.
     public func build() -> [UInt8] {
-        let text = (["OSRELEASE=5.4.0-test", "PAGESIZE=4096",
-                     "SYMBOL(init_top_pgt)=" + String(Self.kernelMap + tables.root, radix: 16),
-                     "NUMBER(phys_base)=0", "KERNELOFFSET=0", "NUMBER(pgtable_l5_enabled)=0"] + vmcoreinfo)
-            .joined(separator: "\n") + "\n"
         var b = ELFCoreBuilder()
         b.segments = [.init(physicalAddress: 0, virtualAddress: 0xffff_8880_0000_0000, data: tables.memory)]
-        b.notes = [ELFNote(name: "VMCOREINFO", type: 0, descriptor: Array(text.utf8))]
+        b.notes = [ELFNote(name: "VMCOREINFO", type: 0, descriptor: Array(vmcoreinfoText.utf8))]
+        return b.build()
+    }
+
+    /// The same memory as a kdump-compressed file that stores only the pages that are not all
+    /// zero: a few KiB instead of megabytes (fuzzing seeds).
+    public func buildKdump(compression: PageCompression = .none) -> [UInt8] {
+        let ps = 4096
+        var k = KdumpBuilder(maxPFN: UInt64(tables.memory.count / ps))
+        k.compression = compression
+        k.vmcoreinfo = vmcoreinfoText
+        for pfn in 0..<tables.memory.count / ps {
+            let page = Array(tables.memory[pfn * ps..<(pfn + 1) * ps])
+            if page.contains(where: { $0 != 0 }) { k.pages[UInt64(pfn)] = page } else { k.excluded.insert(UInt64(pfn)) }
+        }
+        return k.build()
+    }
+
+    /// The same memory as an ELF core with one PT_LOAD per run of pages that are not all zero.
+    public func buildSparseELF() -> [UInt8] {
+        let ps = 4096
+        var b = ELFCoreBuilder()
+        var pfn = 0
+        let count = tables.memory.count / ps
+        func nonzero(_ p: Int) -> Bool { tables.memory[p * ps..<(p + 1) * ps].contains { $0 != 0 } }
+        while pfn < count {
+            guard nonzero(pfn) else { pfn += 1; continue }
+            var end = pfn + 1
+            while end < count, nonzero(end) { end += 1 }
+            b.segments.append(.init(physicalAddress: UInt64(pfn * ps), virtualAddress: 0xffff_8880_0000_0000 + UInt64(pfn * ps),
+                                    data: Array(tables.memory[pfn * ps..<end * ps])))
+            pfn = end
+        }
+        b.notes = [ELFNote(name: "VMCOREINFO", type: 0, descriptor: Array(vmcoreinfoText.utf8))]
         return b.build()
     }
 }
