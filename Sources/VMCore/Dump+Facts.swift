@@ -170,6 +170,9 @@ extension Dump {
             let s = try kdump.statistics()
             pages = s.counts
             compression = s.compressions.sorted().map(\.rawValue)
+            if kdump.descriptorsMissing > 0 {
+                warnings.append("the file ends inside its page descriptor table: \(kdump.descriptorsMissing) dumped pages have no descriptor and are missing")
+            }
         } else if let elf {
             pages = elf.pageCounts()
             if elf.isTruncated { warnings.append("the file ends before the data its program headers describe") }
@@ -178,7 +181,7 @@ extension Dump {
             let avail = minidump.availablePages
             pages.excluded = avail > pages.present ? avail - pages.present : 0
         } else {
-            pages.present = memory.ranges.reduce(0) { $0 + ($1.size + UInt64(pageSize) - 1) / UInt64(pageSize) }
+            pages.present = memory.ranges.reduce(0) { $0 &+ Checked.divideRoundingUp($1.size, UInt64(pageSize)) }
         }
         if flattenedSources.contains(where: { !$0.hasEndMarker }) {
             warnings.append("the flattened stream has no end record: it was cut off, pages written after the cut are missing")
@@ -253,6 +256,8 @@ public func formatDecimal(_ value: Double, places: Int) -> String {
 
 /// `YYYY-MM-DD hh:mm:ss UTC` for seconds since the epoch (proleptic Gregorian calendar).
 public func formatUTC(_ seconds: Int64) -> String {
+    // ±2^55 s is a billion years either way; a damaged CRASHTIME must not overflow the calendar.
+    let seconds = min(max(seconds, -(1 << 55)), 1 << 55)
     let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
     let secs = seconds - days * 86400
     // Days to civil date (H. Hinnant's algorithm).

@@ -155,6 +155,10 @@ enum SystemCalls {
     private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at offset: UInt64?) -> SystemCallError? {
         var done = 0
         while done < raw.count {
+            // An offset past off_t's range is a file too large, not a trap.
+            if let offset, Int64(exactly: offset).flatMap({ $0.addingReportingOverflow(Int64(done)).overflow ? nil : $0 }) == nil {
+                return SystemCallError(code: EFBIG, offset: offset)
+            }
             let n = offset.map { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t($0) + off_t(done)) }
                 ?? libcWrite(fd, raw.baseAddress! + done, raw.count - done)
             if n > 0 { done += n; continue }
@@ -170,7 +174,8 @@ enum SystemCalls {
     }
 
     static func truncate(_ fd: Int32, to length: UInt64) throws(SystemCallError) {
-        guard ftruncate(fd, off_t(length)) == 0 else { throw SystemCallError(code: errno) }
+        guard let length = off_t(exactly: length) else { throw SystemCallError(code: EFBIG) }
+        guard ftruncate(fd, length) == 0 else { throw SystemCallError(code: errno) }
     }
 
     static func sync(_ fd: Int32) throws(SystemCallError) {

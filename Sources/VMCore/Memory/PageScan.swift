@@ -57,7 +57,7 @@ extension PhysicalMemory {
         var runs: [Range<UInt64>] = []
         for r in ranges {
             var pfn = r.start / ps
-            let end = (r.end + ps - 1) / ps
+            let end = Checked.divideRoundingUp(r.end, ps)
             while pfn < end {
                 let s = state(ofPage: pfn)
                 if s == .present || s == .zero {
@@ -77,7 +77,8 @@ extension PhysicalMemory {
         let ps = UInt64(pageSize)
         let bytes = pfns.count * pageSize
         if buffer.count < bytes { buffer = [UInt8](repeating: 0, count: bytes) }
-        let start = pfns.lowerBound * ps, end = pfns.upperBound * ps
+        // The last page frame of the address space ends at 2^64, which UInt64 cannot hold.
+        let start = pfns.lowerBound &* ps, end = Checked.product(pfns.upperBound, ps) ?? .max
         let list = ranges
         // The first range ending after `address` (ranges are sorted and disjoint).
         func range(after address: UInt64) -> PhysicalRange? {
@@ -101,7 +102,7 @@ extension PhysicalMemory {
                 failures.append(PageFailure(pfn: pfn, error: VMCoreError(.notInDump, file: "", "PFN \(hex(pfn)) is beyond the dump's memory")))
                 continue
             }
-            let from = max(pfn * ps, r.start), to = min((pfn + 1) * ps, r.end)
+            let from = max(pfn &* ps, r.start), to = min(Checked.sum(pfn &* ps, ps) ?? .max, r.end)
             do throws(VMCoreError) {
                 guard from < to else { throw VMCoreError(.notInDump, file: "", "PFN \(hex(pfn)) is in a hole") }
                 try read(physical: from, into: &buffer, bufferOffset: o + Int(from - pfn * ps), count: Int(to - from))

@@ -46,11 +46,14 @@ extension Kernel {
     /// `count` pointers at `va`.
     public func readPointers(at va: UInt64, count: Int, _ what: String) throws(VMCoreError) -> [UInt64] {
         let size = dump.architecture.pointerSize
+        guard count >= 0, count <= 1 << 24 else {
+            throw VMCoreError(.usage, file: dump.files[0], "cannot read \(count) pointers at \(hex(va))", "\(what): at most 2^24 at once")
+        }
         let bytes = try kernelAddressSpace().read(virtual: va, count: count * size)
         let r = ByteReader(bytes, file: dump.files[0], base: va, order: dump.byteOrder)
         var out: [UInt64] = []
         out.reserveCapacity(count)
-        for i in 0..<count { out.append(try r.uint(i * size, width: size, "\(what)[\(i)] at \(hex(va + UInt64(i * size)))")) }
+        for i in 0..<count { out.append(try r.uint(i * size, width: size, "\(what)[\(i)] at \(hex(va &+ UInt64(i * size)))")) }
         return out
     }
 

@@ -83,9 +83,26 @@ public final class KernelAddressSpace: Sendable {
     }
 
     /// `count` bytes at kernel virtual address `va`.
+    ///
+    /// A large read grows its buffer as the pages arrive, so a size taken from damaged memory
+    /// fails at the first missing page instead of allocating it all first.
     public func read(virtual va: UInt64, count: Int) throws(VMCoreError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        try read(virtual: va, into: &buffer, count: count)
+        guard count >= 0 else {
+            throw VMCoreError(.usage, file: file, "read of \(count) bytes at \(hex(va))", "a count cannot be negative")
+        }
+        let step = 1 << 20
+        guard count > step else {
+            var buffer = [UInt8](repeating: 0, count: count)
+            try read(virtual: va, into: &buffer, count: count)
+            return buffer
+        }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: step)
+        while buffer.count < count {
+            let n = min(step, count - buffer.count)
+            try read(virtual: va &+ UInt64(buffer.count), into: &chunk, count: n)
+            buffer += chunk[0..<n]
+        }
         return buffer
     }
 }

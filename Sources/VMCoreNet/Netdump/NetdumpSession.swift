@@ -19,7 +19,8 @@ public struct NetdumpSession: Sendable {
         public var maxRanges: Int
 
         public init(maxDumpSize: UInt64 = 1 << 40, maxKeySize: UInt64 = UInt64(Netdump.maxKeySize), maxRanges: Int = 4096) {
-            self.maxDumpSize = maxDumpSize
+            // Offsets past 2^63 are beyond any file (off_t); no dump reaches them.
+            self.maxDumpSize = min(maxDumpSize, UInt64(Int64.max) - UInt64(Netdump.maxPayload))
             self.maxKeySize = maxKeySize
             self.maxRanges = maxRanges
         }

@@ -18,7 +18,8 @@ public struct ReceivedDumpHeader: Sendable, Equatable {
     public var parityPasses: Bool
 
     public init(raw bytes: [UInt8]) {
-        raw = Array(bytes.prefix(KernelDumpHeader.size))
+        // Always 512 bytes: a short header is padded with zeros (and fails its parity).
+        raw = Array(bytes.prefix(KernelDumpHeader.size)) + [UInt8](repeating: 0, count: max(0, KernelDumpHeader.size - bytes.count))
         parityPasses = KernelDumpHeader.parity(raw[...]) == 0
         let version = UInt32(raw[32]) << 24 | UInt32(raw[33]) << 16 | UInt32(raw[34]) << 8 | UInt32(raw[35])
         // Where versions 3 and 4 keep the compression byte (`kerneldump_compat.h`, kerneldump.h).

@@ -117,8 +117,10 @@ public final class ELFCore: PhysicalMemory, Sendable {
             let fileEnd = ph.physicalAddress + ph.fileSize
             let available = ph.offset >= source.size ? 0 : source.size - ph.offset
             let stored = ph.physicalAddress + min(ph.fileSize, available)
+            // A p_offset past the end of the file stores nothing; its file offset is never read.
+            let fileOffset = Checked.sum(ph.offset, skip) ?? source.size
             pieces.append(Piece(start: start, stored: max(start, stored), fileEnd: max(start, fileEnd), end: end,
-                                fileOffset: ph.offset + skip))
+                                fileOffset: fileOffset))
             covered = end
         }
         self.pieces = pieces
@@ -148,7 +150,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
         var i = pieceIndex(address)
         if i == nil {
             let next = pieces.firstIndex { $0.start > address }
-            if let next, pieces[next].start < address + UInt64(pageSize) { i = next }
+            if let next, pieces[next].start - address < UInt64(pageSize) { i = next }
         }
         guard let i else { return .notInDump }
         let p = pieces[i]
@@ -176,7 +178,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
                     try source.read(into: &buffer, bufferOffset: bufferOffset + done + part, at: p.fileOffset + (a - p.start), count: m)
                     part += m
                 } else if a < p.fileEnd {
-                    throw VMCoreError(.truncated, file: source.name, offset: p.fileOffset + (a - p.start),
+                    throw VMCoreError(.truncated, file: source.name, offset: p.fileOffset &+ (a - p.start),
                                       "physical address \(hex(a)) is missing: the file ends before its segment's data",
                                       "the file has \(source.size) bytes")
                 } else {
@@ -194,7 +196,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
     public func pageCounts() -> PageCounts {
         var c = PageCounts()
         let ps = UInt64(pageSize)
-        func pages(_ a: UInt64, _ b: UInt64) -> UInt64 { b > a ? (b - a + ps - 1) / ps : 0 }
+        func pages(_ a: UInt64, _ b: UInt64) -> UInt64 { b > a ? Checked.divideRoundingUp(b - a, ps) : 0 }
         for p in pieces {
             c.present += pages(p.start, p.stored)
             c.missing += pages(p.stored, p.fileEnd)
@@ -202,5 +204,22 @@ public final class ELFCore: PhysicalMemory, Sendable {
         }
         c.present += c.zero
         return c
+    }
+
+    /// The pages the file stores: each segment's file-backed part. `p_memsz` beyond `p_filesz`
+    /// reads as zero but is not stored, so a scan (`check`) takes time in proportion to the
+    /// file, not to what a header claims (a segment can claim terabytes).
+    public func storedPageRuns() -> [Range<UInt64>] {
+        let ps = UInt64(pageSize)
+        var runs: [Range<UInt64>] = []
+        for p in pieces where p.stored > p.start {
+            let first = p.start / ps, end = Checked.divideRoundingUp(p.stored, ps)
+            if let last = runs.last, last.upperBound >= first {
+                runs[runs.count - 1] = last.lowerBound..<max(last.upperBound, end)
+            } else {
+                runs.append(first..<end)
+            }
+        }
+        return runs
     }
 }

@@ -136,7 +136,7 @@ public final class FlattenedSource: ByteSource, Sendable {
     }
 
     public func read(into buffer: inout [UInt8], bufferOffset: Int, at offset: UInt64, count: Int) throws(VMCoreError) {
-        guard offset <= size, UInt64(count) <= size - offset else {
+        guard count >= 0, offset <= size, UInt64(count) <= size - offset else {
             throw VMCoreError(.truncated, file: name, offset: offset, "read of \(count) bytes runs past the end of the rearranged file",
                               "its records cover \(size) bytes")
         }

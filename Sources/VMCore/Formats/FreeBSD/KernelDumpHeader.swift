@@ -59,7 +59,7 @@ public struct KernelDumpHeader: Sendable, Equatable {
     public static func parity(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         var p: UInt32 = 0
         var i = bytes.startIndex
-        while i + 4 <= bytes.startIndex + 512 {
+        while i + 4 <= min(bytes.endIndex, bytes.startIndex + 512) {
             p ^= UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16 | UInt32(bytes[i + 2]) << 8 | UInt32(bytes[i + 3])
             i += 4
         }

@@ -140,6 +140,33 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
         return bitmap.isSet(b) ? .present : .excluded
     }
 
+    /// The dumped pages: the bitmap's runs, numbered back into physical page frames through
+    /// `dump_avail`. Time goes with the bitmap in the file, never with the ranges a header
+    /// claims (one flipped bit in `dump_avail` can claim 2^50 pages).
+    public func storedPageRuns() -> [Range<UInt64>] {
+        var runs: [Range<UInt64>] = []
+        var k = 0
+        for set in bitmap.runs() {
+            // bitRuns are ordered by bit too; move to the first that ends after this run starts.
+            while k < bitRuns.count, bitRuns[k].bit + (bitRuns[k].end - bitRuns[k].first) <= set.lowerBound { k += 1 }
+            var j = k
+            while j < bitRuns.count, bitRuns[j].bit < set.upperBound {
+                let r = bitRuns[j]
+                let lower = max(set.lowerBound, r.bit), upper = min(set.upperBound, r.bit + (r.end - r.first))
+                if lower < upper {
+                    let pfns = r.first + (lower - r.bit)..<r.first + (upper - r.bit)
+                    if let last = runs.last, last.upperBound == pfns.lowerBound {
+                        runs[runs.count - 1] = last.lowerBound..<pfns.upperBound
+                    } else {
+                        runs.append(pfns)
+                    }
+                }
+                j += 1
+            }
+        }
+        return runs
+    }
+
     /// The file offset of physical page `pfn`'s data.
     func offset(ofPage pfn: UInt64) throws(VMCoreError) -> UInt64 {
         let ps = UInt64(pageSize)

@@ -41,7 +41,7 @@ public final class ReversedBlockSource: ByteSource, Sendable {
     }
 
     public func read(into buffer: inout [UInt8], bufferOffset: Int, at offset: UInt64, count: Int) throws(VMCoreError) {
-        guard offset <= size, UInt64(count) <= size - offset else {
+        guard count >= 0, offset <= size, UInt64(count) <= size - offset else {
             throw VMCoreError(.truncated, file: name, offset: offset, "read of \(count) bytes runs past the end of the textdump",
                               "it has \(size) bytes")
         }

@@ -46,7 +46,7 @@ public final class UstarArchive: Sendable {
 
     /// `count` bytes of `member`'s data from `offset` within it.
     public func read(_ member: UstarHeader, at offset: UInt64 = 0, count: Int) throws(VMCoreError) -> [UInt8] {
-        guard offset <= member.size, UInt64(count) <= member.size - offset else {
+        guard count >= 0, offset <= member.size, UInt64(count) <= member.size - offset else {
             throw VMCoreError(.usage, file: source.name, offset: member.dataOffset + offset,
                               "read of \(count) bytes at \(offset) runs past the end of \"\(member.name)\"", "it has \(member.size) bytes")
         }

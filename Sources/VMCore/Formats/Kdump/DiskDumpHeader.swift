@@ -76,7 +76,9 @@ public struct DiskDumpHeader: Sendable, Equatable {
                   let bitmapBlocks = try? r.u32(is64 ? 436 : 424, "bitmap_blocks"),
                   let maxMapnr = try? r.u32(is64 ? 440 : 428, "max_mapnr") else { continue }
             let blockOK = block >= 512 && block <= 1 << 20 && block & (block - 1) == 0
-            let bitmapOK = UInt64(bitmapBlocks) * UInt64(max(block, 0)) * 8 >= UInt64(maxMapnr)
+            // A bitmap too large to count in 64 bits is as wrong as one too small.
+            let bitmapOK = Checked.product(UInt64(bitmapBlocks), UInt64(max(block, 0)))
+                .flatMap { Checked.product($0, 8) }.map { $0 >= UInt64(maxMapnr) } ?? false
             if version >= 0 && version < 1000 && blockOK && bitmapOK {
                 chosen = (order, is64)
                 break

@@ -17,8 +17,11 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         public let endPFN: UInt64
         /// File offset of the first page descriptor.
         let descriptorBase: UInt64
-        /// Number of page descriptors in this file.
+        /// Number of page descriptors in this file, as its bitmap counts them.
         let descriptorCount: UInt64
+        /// How many of them the file holds: fewer when it ends inside the descriptor table (a
+        /// copy interrupted, a disk that filled); the pages of the rest are missing.
+        let storedDescriptors: UInt64
         /// Rank of `startPFN` in the dumpable bitmap: descriptor index = rank(pfn) - rankBase.
         let rankBase: UInt64
         /// File offset of the shared all-zero page, if the file has one (linux.md A1.6).
@@ -82,7 +85,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                               "page bitmaps (\(main.bitmapBlocks) blocks of \(block) bytes) run past the end of the file",
                               "the file has \(first.size) bytes")
         }
-        let needed = ((maxPFN + 7) / 8 + block - 1) / block
+        let needed = Checked.divideRoundingUp(Checked.divideRoundingUp(maxPFN, 8), block)
         singleBitmap = UInt64(main.bitmapBlocks) < 2 * needed
         let eachBytes = singleBitmap ? bitmapBytes : bitmapBytes / 2
         guard eachBytes * 8 >= maxPFN else {
@@ -116,16 +119,17 @@ public final class KdumpFile: PhysicalMemory, Sendable {
             let rankBase = dumped.rank(start)
             let count = dumped.rank(end) - rankBase
             let descriptorBytes = count * UInt64(Self.descriptorSize)
-            guard descriptorBase <= source.size, descriptorBytes <= source.size - descriptorBase else {
-                throw VMCoreError(.truncated, file: source.name, offset: descriptorBase,
-                                  "page descriptor table (\(count) descriptors) runs past the end of the file",
-                                  "the file has \(source.size) bytes")
-            }
+            // A file cut inside its descriptor table still holds its header, notes, VMCOREINFO
+            // and the pages whose descriptors and data made it: those are read, the rest are
+            // missing (crash reads such files with a warning too).
+            let room = descriptorBase <= source.size ? source.size - descriptorBase : 0
+            let stored = min(count, room / UInt64(Self.descriptorSize))
             // Page data starts after the descriptor table, with the shared zero page first. A
             // makedumpfile --split piece reserves the table for every dumpable page of the whole
             // dump (its own descriptors first, then zeros), so its data starts after all of it.
             var zero: UInt64?
-            for dataStart in Set([descriptorBase + dumped.population * UInt64(Self.descriptorSize), descriptorBase + descriptorBytes]).sorted().reversed() {
+            for dataStart in Set([descriptorBase + dumped.population * UInt64(Self.descriptorSize), descriptorBase + descriptorBytes]).sorted().reversed()
+            where stored == count {
                 if dataStart + block <= source.size,
                    let page = try? source.bytes(at: dataStart, count: Int(block), what: "zero page"),
                    page.allSatisfy({ $0 == 0 }) {
@@ -134,7 +138,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                 }
             }
             parts.append(Part(source: source, header: h, subHeader: s, startPFN: start, endPFN: end,
-                              descriptorBase: descriptorBase, descriptorCount: count, rankBase: rankBase,
+                              descriptorBase: descriptorBase, descriptorCount: count, storedDescriptors: stored, rankBase: rankBase,
                               zeroPageOffset: zero, cache: DescriptorCache()))
         }
         parts.sort { $0.startPFN < $1.startPFN }
@@ -144,6 +148,13 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         }
         self.parts = parts
 
+        // Machines have tens or hundreds of memory ranges; a bitmap of alternating bits would
+        // make millions, each a range to keep.
+        let rangeCount = existing.runCount
+        guard rangeCount <= 1 << 20 else {
+            throw VMCoreError(.corrupt, file: file, offset: bitmapOffset, "corrupt page bitmap",
+                              "the existing-page bitmap makes \(rangeCount) separate memory ranges; no machine has more than a few thousand")
+        }
         ranges = existing.runs().map { PhysicalRange(start: $0.lowerBound * block, end: $0.upperBound * block) }
 
         // Notes and VMCOREINFO from the sub-header blocks.
@@ -176,6 +187,9 @@ public final class KdumpFile: PhysicalMemory, Sendable {
 
     public var isIncomplete: Bool { parts.contains { $0.header.isIncomplete } }
 
+    /// Page descriptors the bitmaps promise but the files do not hold (cut inside the table).
+    public var descriptorsMissing: UInt64 { parts.reduce(0) { $0 + ($1.descriptorCount - $1.storedDescriptors) } }
+
     /// The part holding descriptors for `pfn`.
     func part(for pfn: UInt64) -> Part? {
         parts.first { $0.startPFN <= pfn && pfn < $0.endPFN }
@@ -193,15 +207,19 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     /// The descriptor of dumped page `pfn` and the file offset it was read from.
     func descriptor(_ pfn: UInt64, in part: Part) throws(VMCoreError) -> (PageDescriptor, UInt64) {
         let index = dumped.rank(pfn) - part.rankBase
+        let offset = part.descriptorBase + index * UInt64(Self.descriptorSize)
+        guard index < part.storedDescriptors else {
+            throw VMCoreError(.truncated, file: part.source.name, offset: offset, "physical address \(hex(pfn &* UInt64(pageSize))) is missing",
+                              "the file ends inside the page descriptor table: it holds \(part.storedDescriptors) of \(part.descriptorCount) descriptors")
+        }
         let chunk = index / UInt64(Self.descriptorsPerChunk)
         let bytes = try part.cache.chunk(chunk) { () throws(VMCoreError) -> [UInt8] in
             let first = chunk * UInt64(Self.descriptorsPerChunk)
-            let n = min(UInt64(Self.descriptorsPerChunk), part.descriptorCount - first)
+            let n = min(UInt64(Self.descriptorsPerChunk), part.storedDescriptors - first)
             return try part.source.bytes(at: part.descriptorBase + first * UInt64(Self.descriptorSize),
                                          count: Int(n) * Self.descriptorSize, what: "page descriptors")
         }
         let at = Int(index % UInt64(Self.descriptorsPerChunk)) * Self.descriptorSize
-        let offset = part.descriptorBase + index * UInt64(Self.descriptorSize)
         let r = ByteReader(bytes, file: part.source.name, base: offset - UInt64(at), order: part.header.order)
         let d = PageDescriptor(offset: try r.u64(at, "page_desc.offset"), size: try r.u32(at + 8, "page_desc.size"),
                                flags: try r.u32(at + 12, "page_desc.flags"), pageFlags: try r.u64(at + 16, "page_desc.page_flags"))
@@ -212,7 +230,8 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         guard pfn < maxPFN, existing.isSet(pfn) else { return .notInDump }
         guard dumped.isSet(pfn) else { return .excluded }
         guard let part = part(for: pfn), let (d, _) = try? descriptor(pfn, in: part) else { return .missing }
-        if d.offset == 0 { return .missing }
+        // No data, or data past the end of a file that was cut short.
+        if d.offset == 0 || d.offset > part.source.size || UInt64(d.size) > part.source.size - d.offset { return .missing }
         if let zero = part.zeroPageOffset, d.offset == zero, d.flags == 0 { return .zero }
         return .present
     }
@@ -223,16 +242,21 @@ public final class KdumpFile: PhysicalMemory, Sendable {
 
     /// Page frames stored in the files given: the dumped bitmap's runs, within each file's PFN
     /// range (one piece of a split set holds its own range only).
+    /// A file cut inside its descriptor table stores only the pages whose descriptors it holds.
     public func storedPageRuns() -> [Range<UInt64>] {
         var runs: [Range<UInt64>] = []
+        var taken = [UInt64](repeating: 0, count: parts.count)
         for run in dumped.runs() {
-            for part in parts {
+            for (i, part) in parts.enumerated() {
                 let lower = max(run.lowerBound, part.startPFN)
-                let r = lower..<max(lower, min(run.upperBound, part.endPFN))
+                var r = lower..<max(lower, min(run.upperBound, part.endPFN))
+                let room = part.storedDescriptors - taken[i]
+                if UInt64(r.count) > room { r = r.lowerBound..<r.lowerBound + room }
+                taken[i] += UInt64(r.count)
                 if !r.isEmpty { runs.append(r) }
             }
         }
-        return runs
+        return runs.sorted { $0.lowerBound < $1.lowerBound }
     }
 
     /// Decodes pages `pfns` one by one through `context`'s buffers and streams.
@@ -259,18 +283,18 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                               pfn >= maxPFN ? "PFN \(hex(pfn)) is beyond the last page frame (\(hex(maxPFN)))" : "PFN \(hex(pfn)) is a memory hole")
         }
         guard dumped.isSet(pfn) else {
-            throw VMCoreError(.excludedPage, file: fileNames, "physical address \(hex(pfn * UInt64(pageSize))) was excluded from the dump",
+            throw VMCoreError(.excludedPage, file: fileNames, "physical address \(hex(pfn &* UInt64(pageSize))) was excluded from the dump",
                               "makedumpfile dump level \(subHeader.dumpLevel) filtered out PFN \(hex(pfn))")
         }
         guard let part = part(for: pfn) else {
-            throw VMCoreError(.notInDump, file: fileNames, "physical address \(hex(pfn * UInt64(pageSize))) is in a split file that was not given",
+            throw VMCoreError(.notInDump, file: fileNames, "physical address \(hex(pfn &* UInt64(pageSize))) is in a split file that was not given",
                               "no file of the set holds PFN \(hex(pfn))")
         }
         let name = part.source.name
         let (d, at) = try descriptor(pfn, in: part)
         if d.offset == 0 {
             if part.header.isIncomplete {
-                throw VMCoreError(.excludedPage, file: name, "physical address \(hex(pfn * UInt64(pageSize))) is missing",
+                throw VMCoreError(.excludedPage, file: name, "physical address \(hex(pfn &* UInt64(pageSize))) is missing",
                                   "the dump is incomplete (makedumpfile stopped before writing PFN \(hex(pfn)))")
             }
             throw VMCoreError(.corrupt, file: name, offset: at, "corrupt page descriptor for PFN \(hex(pfn))", "data offset is 0")
@@ -344,20 +368,26 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     /// Page counts and methods in use, from one pass over every descriptor.
     public func statistics() throws(VMCoreError) -> Statistics {
         var s = Statistics()
-        s.counts.excluded = existing.population - dumped.population
+        // A damaged file's dumped bitmap can mark pages its existing bitmap does not.
+        let existingCount = existing.population, dumpedCount = dumped.population
+        s.counts.excluded = existingCount > dumpedCount ? existingCount - dumpedCount : 0
         for part in parts {
             s.counts.present += part.descriptorCount
+            s.counts.missing += part.descriptorCount - part.storedDescriptors
             var index: UInt64 = 0
             let batch: UInt64 = 16384
-            while index < part.descriptorCount {
-                let n = min(batch, part.descriptorCount - index)
+            let fileSize = part.source.size
+            while index < part.storedDescriptors {
+                let n = min(batch, part.storedDescriptors - index)
                 let base = part.descriptorBase + index * UInt64(Self.descriptorSize)
                 let r = try part.source.reader(at: base, count: Int(n) * Self.descriptorSize, order: part.header.order, what: "page descriptors")
                 for i in 0..<Int(n) {
                     let o = i * Self.descriptorSize
                     let offset = try r.u64(o, "page_desc.offset")
+                    let size = try r.u32(o + 8, "page_desc.size")
                     let flags = try r.u32(o + 12, "page_desc.flags")
-                    if offset == 0 { s.counts.missing += 1; continue }
+                    // No data, or data past the end of a file that was cut short: missing.
+                    if offset == 0 || offset > fileSize || UInt64(size) > fileSize - offset { s.counts.missing += 1; continue }
                     if let zero = part.zeroPageOffset, offset == zero, flags == 0 { s.counts.zero += 1; continue }
                     if let m = PageCompression(pageFlags: flags) { s.compressions.insert(m) }
                 }

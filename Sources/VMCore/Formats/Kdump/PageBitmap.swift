@@ -57,6 +57,17 @@ public struct PageBitmap: Sendable {
     /// The number of set bits.
     public var population: UInt64 { rank(bitCount) }
 
+    /// The number of runs of set bits (`runs().count`), without building them.
+    public var runCount: UInt64 {
+        var count: UInt64 = 0
+        var carry: UInt64 = 0
+        for word in words {
+            count += UInt64((word & ~(word << 1 | carry)).nonzeroBitCount)
+            carry = word >> 63
+        }
+        return count
+    }
+
     /// Runs of set bits as half-open PFN ranges; jumps from edge to edge a word at a time.
     public func runs() -> [Range<UInt64>] {
         var result: [Range<UInt64>] = []

@@ -68,7 +68,8 @@ public struct FreeBSDKernel: Sendable {
     /// (`sys/sys/msgbuf.h`: `msg_ptr`, `msg_magic`, `msg_size`, `msg_wseq`, …), then the ring.
     public func messageBuffer(_ space: KernelAddressSpace, pointerSize: Int) throws(VMCoreError) -> FreeBSDMessageBuffer {
         let msgbufp = try required("msgbufp", for: "the message buffer")
-        let file = symbols.file
+        // What follows is read from the dump, so its errors name the dump, not the kernel file.
+        let file = space.file
         let pointer = try ByteReader(try space.read(virtual: msgbufp, count: pointerSize), file: file, base: msgbufp, order: .little)
             .uint(0, width: pointerSize, "msgbufp")
         let header = ByteReader(try space.read(virtual: pointer, count: pointerSize + 16), file: file, base: pointer, order: .little)
@@ -76,11 +77,11 @@ public struct FreeBSDKernel: Sendable {
         let magic = try header.u32(pointerSize, "msg_magic"), size = try header.u32(pointerSize + 4, "msg_size")
         let wseq = try header.u32(pointerSize + 8, "msg_wseq")
         guard magic == FreeBSDMessageBuffer.magic else {
-            throw VMCoreError(.corrupt, file: symbols.file, "msgbufp does not point at a struct msgbuf",
-                              "msg_magic at \(hex(pointer + UInt64(pointerSize))) is \(hex(magic)), expected \(hex(FreeBSDMessageBuffer.magic))")
+            throw VMCoreError(.corrupt, file: file, "msgbufp does not point at a struct msgbuf",
+                              "msg_magic at \(hex(pointer &+ UInt64(pointerSize))) is \(hex(magic)), expected \(hex(FreeBSDMessageBuffer.magic))")
         }
         guard size > 0, size <= 64 << 20 else {
-            throw VMCoreError(.corrupt, file: symbols.file, "the message buffer's size \(size) is not plausible", "struct msgbuf at \(hex(pointer))")
+            throw VMCoreError(.corrupt, file: file, "the message buffer's size \(size) is not plausible", "struct msgbuf at \(hex(pointer))")
         }
         return FreeBSDMessageBuffer(ring: try space.read(virtual: ring, count: Int(size)), writeSequence: wseq)
     }

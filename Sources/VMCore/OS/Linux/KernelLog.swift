@@ -107,23 +107,29 @@ extension LinuxKernel {
     func locklessLog(_ info: VMCoreInfo) throws(VMCoreError) -> KernelLog {
         let file = dump.files[0]
         let rb = try word(try key(info, "SYMBOL", "prb"))
-        let descRing = rb + (try key(info, "OFFSET", "printk_ringbuffer.desc_ring"))
-        let textRing = rb + (try key(info, "OFFSET", "printk_ringbuffer.text_data_ring"))
-        let countBits = try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.count_bits"))) & 0xffff_ffff
-        let sizeBits = try word(textRing + (try key(info, "OFFSET", "prb_data_ring.size_bits"))) & 0xffff_ffff
+        let descRing = rb &+ (try key(info, "OFFSET", "printk_ringbuffer.desc_ring"))
+        let textRing = rb &+ (try key(info, "OFFSET", "printk_ringbuffer.text_data_ring"))
+        let countBits = try word(descRing &+ (try key(info, "OFFSET", "prb_desc_ring.count_bits"))) & 0xffff_ffff
+        let sizeBits = try word(textRing &+ (try key(info, "OFFSET", "prb_data_ring.size_bits"))) & 0xffff_ffff
         // Kernels cap CONFIG_LOG_BUF_SHIFT at 25; anything far above that is not a printk ring.
-        guard countBits <= 28, sizeBits <= 31 else {
+        guard countBits <= 25, sizeBits <= 28 else {
             throw VMCoreError(.corrupt, file: file, "corrupt printk ring buffer at \(hex(rb))",
                               "count_bits \(countBits) and size_bits \(sizeBits) are beyond any kernel's")
         }
         let count = UInt64(1) << countBits, textSize = UInt64(1) << sizeBits
         let descSize = try key(info, "SIZE", "prb_desc"), infoSize = try key(info, "SIZE", "printk_info")
-        let descs = try addressSpace.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.descs"))), count: Int(count * descSize))
-        let infos = try addressSpace.read(virtual: try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.infos"))), count: Int(count * infoSize))
-        let data = try addressSpace.read(virtual: try word(textRing + (try key(info, "OFFSET", "prb_data_ring.data"))), count: Int(textSize))
+        // Sizes are below VMCoreInfo.structureLimit, so these products fit; a ring whose
+        // descriptors or infos would pass 256 MiB is no kernel's (2^20 records of 88 bytes at most).
+        guard count * descSize <= 256 << 20, count * infoSize <= 256 << 20 else {
+            throw VMCoreError(.corrupt, file: file, "corrupt printk ring buffer at \(hex(rb))",
+                              "\(count) descriptors of \(descSize) bytes and infos of \(infoSize) bytes are beyond any kernel's")
+        }
+        let descs = try addressSpace.read(virtual: try word(descRing &+ (try key(info, "OFFSET", "prb_desc_ring.descs"))), count: Int(count * descSize))
+        let infos = try addressSpace.read(virtual: try word(descRing &+ (try key(info, "OFFSET", "prb_desc_ring.infos"))), count: Int(count * infoSize))
+        let data = try addressSpace.read(virtual: try word(textRing &+ (try key(info, "OFFSET", "prb_data_ring.data"))), count: Int(textSize))
         let counter = info.offset("atomic_long_t.counter") ?? 0
-        let head = try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.head_id")) + counter)
-        let tail = try word(descRing + (try key(info, "OFFSET", "prb_desc_ring.tail_id")) + counter)
+        let head = try word(descRing &+ (try key(info, "OFFSET", "prb_desc_ring.head_id")) &+ counter)
+        let tail = try word(descRing &+ (try key(info, "OFFSET", "prb_desc_ring.tail_id")) &+ counter)
 
         let d = ByteReader(descs, file: file, base: 0, order: .little)
         let n = ByteReader(infos, file: file, base: 0, order: .little)
@@ -197,6 +203,12 @@ extension LinuxKernel {
         let tsOff = Int(try key(info, "OFFSET", "\(s).ts_nsec")), lenOff = Int(try key(info, "OFFSET", "\(s).len"))
         let textLenOff = Int(try key(info, "OFFSET", "\(s).text_len"))
         let callerOff = info.offset("\(s).caller_id").map(Int.init)
+        // struct printk_log is 16 bytes; a smaller header could not hold its fields, and a
+        // zero-length record would never move the walk on.
+        guard header >= 16, lenOff + 2 <= header, textLenOff + 6 <= header, tsOff + 8 <= header else {
+            throw VMCoreError(.corrupt, file: file, "corrupt VMCOREINFO for struct \(s)",
+                              "SIZE \(header) with len at \(lenOff), text_len at \(textLenOff), ts_nsec at \(tsOff)")
+        }
         let data = try addressSpace.read(virtual: buf, count: Int(len))
         let r = ByteReader(data, file: file, base: 0, order: .little)
         var records: [LogRecord] = []
@@ -258,8 +270,9 @@ extension LinuxKernel {
             if body.first == 0x5b, let close = body.firstIndex(of: 0x5d) {
                 let stamp = String(decoding: body[body.index(after: body.startIndex)..<close], as: UTF8.self).trimmingSpaces
                 let parts = stamp.split(separator: ".")
-                if parts.count == 2, let s = UInt64(parts[0]), let us = UInt64(parts[1]) {
-                    ts = s * 1_000_000_000 + us * 1000
+                if parts.count == 2, let s = UInt64(parts[0]), let us = UInt64(parts[1]),
+                   let n = Checked.product(s, 1_000_000_000).flatMap({ n in Checked.product(us, 1000).flatMap { Checked.sum(n, $0) } }) {
+                    ts = n
                     body = body[body.index(after: close)...]
                     if body.first == 0x20 { body = body.dropFirst() }
                 }

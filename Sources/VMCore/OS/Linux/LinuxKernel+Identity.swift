@@ -31,13 +31,16 @@ extension LinuxKernel {
     public func banner(release: String?, version: String?, everywhere: Bool = false) -> Sourced<String>? {
         let needle = Array("Linux version \(release.map { $0 + " (" } ?? "")".utf8)
         let ps = UInt64(dump.pageSize)
-        var regions = everywhere ? dump.memory.storedPageRuns().map { $0.lowerBound * ps..<$0.upperBound * ps } : readOnlyImageRegions()
+        let regions = everywhere ? dump.memory.storedPageRuns().compactMap { run -> Range<UInt64>? in
+            guard let lower = Checked.product(run.lowerBound, ps) else { return nil }
+            return lower..<(Checked.product(run.upperBound, ps) ?? UInt64.max)
+        } : readOnlyImageRegions()
         let chunkSize: UInt64 = 1 << 20
         for region in regions {
             var at = region.lowerBound
             while at < region.upperBound {
                 let n = min(chunkSize + 512, region.upperBound - at)
-                defer { at += chunkSize }
+                defer { at = region.upperBound - at > chunkSize ? at + chunkSize : region.upperBound }
                 guard let bytes = readAvailable(at, Int(n)) else { continue }
                 var from = 0
                 while let i = ByteSearch.firstIndex(of: needle, in: bytes, range: from..<bytes.count) {
@@ -63,12 +66,14 @@ extension LinuxKernel {
         let text = LinuxKernel.defaultText &+ kaslrOffset.value
         var regions: [Range<UInt64>] = []
         var va = text
-        while va < text + (64 << 20) {
+        // Addresses wrap as the kernel's do: a damaged KASLR offset must not trap here.
+        while va &- text < 64 << 20 {
             guard let t = try? addressSpace.translate(va) else { break }
             let flags = t.steps.last?.flags ?? []
-            let end = va - (va & (t.pageSize - 1)) + t.pageSize
-            if flags.contains("NX") && !flags.contains("RW") {
-                let start = t.physical, stop = t.physical + (end - va)
+            let end = va - (va & (t.pageSize - 1)) &+ t.pageSize
+            if end == 0 { break }
+            if flags.contains("NX") && !flags.contains("RW"), t.physical < t.physical &+ (end - va) {
+                let start = t.physical, stop = t.physical &+ (end - va)
                 if let last = regions.last, last.upperBound == start { regions[regions.count - 1] = last.lowerBound..<stop } else { regions.append(start..<stop) }
             }
             va = end
@@ -84,7 +89,7 @@ extension LinuxKernel {
         var any = false
         var done = 0
         while done < count {
-            let a = address + UInt64(done)
+            let a = address &+ UInt64(done)
             let n = min(count - done, ps - Int(a % UInt64(ps)))
             if (try? dump.memory.read(physical: a, into: &out, bufferOffset: done, count: n)) != nil { any = true }
             done += n

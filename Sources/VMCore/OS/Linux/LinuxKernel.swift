@@ -66,8 +66,12 @@ public final class LinuxKernel: Sendable {
             return
         }
 
-        // No usable VMCOREINFO: the CR3 a CPU saved, and the kernel-text mapping it holds.
+        // No usable VMCOREINFO: the CR3 a CPU saved, and the kernel-text mapping it holds. Each
+        // distinct CR3 is tried once, and at most 64 of them (a damaged dump can carry millions
+        // of CPU notes).
+        var tried = Set<UInt64>()
         for (i, cpu) in dump.qemuCPUs.enumerated() {
+            guard tried.count < 64, tried.insert(cpu.cr3 ^ (cpu.cr4 & (1 << 12))).inserted else { continue }
             let la57 = cpu.cr4 & (1 << 12) != 0  // CR4.LA57
             // CR3 bits 0-11 are PCID/flags and bit 63 "no flush"; with PTI the user copy of the
             // PGD is the kernel's + 4 KiB, so try the 8 KiB-aligned kernel half too.
@@ -107,6 +111,7 @@ public final class LinuxKernel: Sendable {
         let header: [UInt8] = [11, 0, 0, 0]
         let name = Array("VMCOREINFO\0\0".utf8)
         let text = Array("OSRELEASE=".utf8)
+        let needle = name + text
         func candidate(_ chunk: [UInt8], _ o: Int, _ base: UInt64) -> (VMCoreInfo, UInt64)? {
             guard o + 24 + text.count <= chunk.count, chunk[o..<o + 4].elementsEqual(header),
                   chunk[o + 8..<o + 12].elementsEqual([0, 0, 0, 0]), chunk[o + 12..<o + 24].elementsEqual(name),
@@ -147,10 +152,12 @@ public final class LinuxKernel: Sendable {
                             if let found = candidate(chunk, o, base) { return found }
                         }
                     } else {
-                        var o = 0
-                        while o + 24 < chunk.count {
-                            if chunk[o] == 11, let found = candidate(chunk, o, base) { return found }
-                            o += 4
+                        // The note's name and the text's first key, found by memchr/memcmp;
+                        // the header before them must sit at a 4-byte position.
+                        var from = 0
+                        while let i = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
+                            from = i + 1
+                            if i >= 12, (i - 12) % 4 == 0, let found = candidate(chunk, i - 12, base) { return found }
                         }
                     }
                 }

@@ -33,6 +33,11 @@ public struct PanicSummary: Sendable, Codable, Equatable {
         self.timestampNanoseconds = timestampNanoseconds
     }
 
+    /// Nanoseconds from `earlier` to `later`; 0 when a damaged log has them out of order.
+    static func gap(_ earlier: LogRecord, _ later: LogRecord) -> UInt64 {
+        later.timestampNanoseconds > earlier.timestampNanoseconds ? later.timestampNanoseconds - earlier.timestampNanoseconds : 0
+    }
+
     /// Report lines that start a failure, most specific first (kernel/panic.c, lib/bug.c,
     /// arch/x86/kernel/dumpstack.c and traps.c, kernel/hung_task.c, kernel/watchdog.c).
     static let triggers: [(prefix: String, kind: String)] = [
@@ -60,13 +65,13 @@ public struct PanicSummary: Sendable, Codable, Equatable {
                 break
             }
             // Stop at an earlier, unrelated part of the log: more than a minute before.
-            if let p = panicIndex, records[p].timestampNanoseconds - records[i].timestampNanoseconds > 60_000_000_000 { break }
+            if let p = panicIndex, Self.gap(records[i], records[p]) > 60_000_000_000 { break }
         }
         // One report can hold several trigger lines ("BUG: …" then "Oops: …"): the first one
         // within the same second names the cause.
         if let t = start {
             var i = t - 1
-            while i >= 0, records[t].timestampNanoseconds - records[i].timestampNanoseconds < 1_000_000_000, t - i <= 10 {
+            while i >= 0, Self.gap(records[i], records[t]) < 1_000_000_000, t - i <= 10 {
                 if let earlier = Self.triggers.first(where: { records[i].text.hasPrefix($0.prefix) }), earlier.kind != "hung task" {
                     start = i
                     kind = earlier.kind

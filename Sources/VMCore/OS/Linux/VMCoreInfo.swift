@@ -42,7 +42,10 @@ public struct VMCoreInfo: Sendable, Equatable {
 
     public var osRelease: String? { self["OSRELEASE"] }
     public var buildID: String? { self["BUILD-ID"] }
-    public var pageSize: Int? { self["PAGESIZE"].flatMap { Int($0) } }
+    /// `PAGESIZE`, when it is a page size: a power of two from 512 bytes to 1 MiB.
+    public var pageSize: Int? {
+        self["PAGESIZE"].flatMap { Int($0) }.flatMap { (512...(1 << 20)).contains($0) && $0 & ($0 - 1) == 0 ? $0 : nil }
+    }
     /// `KERNELOFFSET`: the KASLR displacement of the kernel image (hex).
     public var kernelOffset: UInt64? { self["KERNELOFFSET"].flatMap { UInt64($0, radix: 16) } }
     /// `CRASHTIME`: seconds since the epoch when the kernel panicked.
@@ -58,12 +61,21 @@ public struct VMCoreInfo: Sendable, Equatable {
         self["NUMBER(\(name))"].flatMap(Self.parseNumber)
     }
 
+    /// No kernel structure, member offset or array length the readers use comes near this;
+    /// a larger `OFFSET`, `SIZE` or `LENGTH` is damage, and reads as absent, so arithmetic on
+    /// these values can neither overflow nor ask for absurd amounts of memory.
+    public static let structureLimit: UInt64 = 1 << 20
+
     /// `OFFSET(struct.field)`.
-    public func offset(_ name: String) -> UInt64? { self["OFFSET(\(name))"].flatMap(Self.parseUnsigned) }
+    public func offset(_ name: String) -> UInt64? { bounded(self["OFFSET(\(name))"]) }
     /// `SIZE(name)`.
-    public func size(_ name: String) -> UInt64? { self["SIZE(\(name))"].flatMap(Self.parseUnsigned) }
+    public func size(_ name: String) -> UInt64? { bounded(self["SIZE(\(name))"]) }
     /// `LENGTH(name)`.
-    public func length(_ name: String) -> UInt64? { self["LENGTH(\(name))"].flatMap(Self.parseUnsigned) }
+    public func length(_ name: String) -> UInt64? { bounded(self["LENGTH(\(name))"]) }
+
+    func bounded(_ text: String?) -> UInt64? {
+        text.flatMap(Self.parseUnsigned).flatMap { $0 < Self.structureLimit ? $0 : nil }
+    }
 
     /// All entries of one kind (`SYMBOL`, `NUMBER`, `OFFSET`, `SIZE`, `LENGTH`), by inner name.
     public func names(_ kind: String) -> [String] {
