@@ -87,6 +87,27 @@ struct HostileInputTests {
         #expect(dump.memory.scanStoredPages(threads: 1).pagesRead <= 3)
     }
 
+    @Test("flattened: a kdump stream cut before its last page reads every page that arrived; dmesg works")
+    func cutFlattenedStream() throws {
+        var kernel = Seeds.printkKernel()
+        // A page above everything else, so it is the one the cut loses.
+        kernel.tables.memory.replaceSubrange((15 << 20)..<(15 << 20) + 4096, with: patternPage(0xf00))
+        let kdump = kernel.buildKdump(compression: .zlib)
+        var flat = FlattenedBuilder()
+        flat.recordSize = 512
+        flat.endMarker = false
+        let stream = flat.build(kdump)
+        // Drop the last record (header and data) and a little of the one before.
+        let lastRecord = 16 + (kdump.count % 512 == 0 ? 512 : kdump.count % 512)
+        let cut = Array(stream.prefix(stream.count - lastRecord - 100))
+        let dump = try Self.quick { try openDump(cut, name: "cut.flat") }
+        let facts = try dump.facts()
+        #expect(facts.memory.pages.missing >= 1)
+        #expect(facts.warnings.contains { $0.contains("no end record") })
+        let log = try dump.kernel().messages()
+        #expect(log.entries.contains { $0.formatted(withLevel: false).hasSuffix("Kernel panic - not syncing: sysrq triggered crash") })
+    }
+
     @Test("kdump: the committed real dump cut at 200 KiB opens and keeps its VMCOREINFO")
     func realDumpCut() throws {
         let url = committedFixtures.appendingPathComponent("linux-6.1-small/vmcore.kdump-zlib-d31-split")

@@ -56,10 +56,9 @@ public final class FlattenedSource: ByteSource, Sendable {
         let windowSize = 4096
         var ended = false
         while position < base.size {
-            guard base.size - position >= 16 else {
-                throw VMCoreError(.truncated, file: file, offset: position, "flattened record header is cut short",
-                                  "\(base.size - position) bytes remain, a header has 16")
-            }
+            // A stream cut off (a transfer interrupted) keeps every record that arrived, and
+            // the part of the last one that did; `hasEndMarker` stays false and says so.
+            guard base.size - position >= 16 else { break }
             if position < windowStart || position + 16 > windowStart + UInt64(window.count) {
                 let n = Int(min(UInt64(windowSize), base.size - position))
                 window = try base.bytes(at: position, count: n, what: "flattened records")
@@ -81,8 +80,9 @@ public final class FlattenedSource: ByteSource, Sendable {
                                   "offset \(offset) plus size \(length) is beyond any file")
             }
             guard UInt64(length) <= base.size - payload else {
-                throw VMCoreError(.truncated, file: file, offset: position, "flattened record data runs past the end of the file",
-                                  "record of \(length) bytes for offset \(hex(offset)); the file has \(base.size) bytes")
+                let arrived = base.size - payload
+                if arrived > 0 { records.append(Record(target: UInt64(offset), length: arrived, stream: payload)) }
+                break
             }
             if length > 0 { records.append(Record(target: UInt64(offset), length: UInt64(length), stream: payload)) }
             position = payload + UInt64(length)

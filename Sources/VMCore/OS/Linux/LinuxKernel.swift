@@ -132,37 +132,36 @@ public final class LinuxKernel: Sendable {
             return (info, base + UInt64(o + 24))
         }
         let ps = UInt64(memory.pageSize)
-        let runs = memory.storedPageRuns()
-        for pageStartsOnly in [true, false] {
-            for run in runs {
-                var pfn = run.lowerBound
-                while pfn < run.upperBound {
-                    let n = min(run.upperBound - pfn, 256)
-                    defer { pfn += n }
-                    // A chunk with a page only partly in memory fails as a whole: read its pages one by one.
-                    var chunk = (try? memory.read(physical: pfn * ps, count: Int(n * ps))) ?? []
-                    if chunk.isEmpty {
-                        for p in pfn..<pfn + n {
-                            chunk += (try? memory.read(physical: p * ps, count: Int(ps))) ?? [UInt8](repeating: 0, count: Int(ps))
-                        }
+        // One pass over memory: a note at a page start wins at once; the first one elsewhere
+        // is kept in case no page start holds one.
+        var unaligned: (VMCoreInfo, UInt64)?
+        for run in memory.storedPageRuns() {
+            var pfn = run.lowerBound
+            while pfn < run.upperBound {
+                let n = min(run.upperBound - pfn, 256)
+                defer { pfn += n }
+                // A chunk with a page only partly in memory fails as a whole: read its pages one by one.
+                var chunk = (try? memory.read(physical: pfn * ps, count: Int(n * ps))) ?? []
+                if chunk.isEmpty {
+                    for p in pfn..<pfn + n {
+                        chunk += (try? memory.read(physical: p * ps, count: Int(ps))) ?? [UInt8](repeating: 0, count: Int(ps))
                     }
-                    let base = pfn * ps
-                    if pageStartsOnly {
-                        for o in stride(from: 0, to: chunk.count, by: Int(ps)) {
-                            if let found = candidate(chunk, o, base) { return found }
-                        }
-                    } else {
-                        // The note's name and the text's first key, found by memchr/memcmp;
-                        // the header before them must sit at a 4-byte position.
-                        var from = 0
-                        while let i = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
-                            from = i + 1
-                            if i >= 12, (i - 12) % 4 == 0, let found = candidate(chunk, i - 12, base) { return found }
-                        }
-                    }
+                }
+                let base = pfn * ps
+                for o in stride(from: 0, to: chunk.count, by: Int(ps)) {
+                    if let found = candidate(chunk, o, base) { return found }
+                }
+                guard unaligned == nil else { continue }
+                // The note's name and the text's first key, found by memchr/memcmp; the header
+                // before them must sit at a 4-byte position.
+                var from = 0
+                while let i = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
+                    from = i + 1
+                    if i >= 12, (i - 12) % 4 == 0, let found = candidate(chunk, i - 12, base) { unaligned = found; break }
                 }
             }
         }
+        if let unaligned { return unaligned }
         return nil
     }
 }
