@@ -7,6 +7,7 @@
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_RUNS      stop a target after this many inputs, if that comes first (0: no limit)
 #   FUZZ_JOBS      targets run at once (default: the number of processors)
+#   FUZZ_BUILD     the libFuzzer build's directory (default .build/fuzz)
 #   FUZZ_DIR       where corpora, crashes and logs go (default .build/fuzz-work); corpora
 #                  are kept between runs, so each run starts where the last one ended
 #
@@ -23,8 +24,9 @@ runs=${FUZZ_RUNS:-0}
 jobs=${FUZZ_JOBS:-$(nproc)}
 work=${FUZZ_DIR:-.build/fuzz-work}
 
-swift build -c release --sanitize=fuzzer -Xswiftc -DVMCORE_LIBFUZZER --product vmcore-fuzz --scratch-path .build/fuzz
-bin=.build/fuzz/release/vmcore-fuzz
+build=${FUZZ_BUILD:-.build/fuzz}
+swift build -c release --sanitize=fuzzer -Xswiftc -DVMCORE_LIBFUZZER --product vmcore-fuzz --scratch-path "$build"
+bin=$build/release/vmcore-fuzz
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -11,6 +11,14 @@ public protocol ByteSource: Sendable {
     /// Copies `count` bytes at `offset` into `buffer[bufferOffset...]`.
     /// Throws `truncated` if the source ends first.
     func read(into buffer: inout [UInt8], bufferOffset: Int, at offset: UInt64, count: Int) throws(VMCoreError)
+    /// The bytes the source really holds: `size`, except for a flattened stream, whose records
+    /// can place a few bytes at a huge offset and leave the rest a hole that reads as zero.
+    /// Readers bound what a header makes them allocate by this, not by `size`.
+    var storedBytes: UInt64 { get }
+}
+
+extension ByteSource {
+    public var storedBytes: UInt64 { size }
 }
 
 extension ByteSource {

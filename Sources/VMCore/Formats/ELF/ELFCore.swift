@@ -66,7 +66,8 @@ public final class ELFCore: PhysicalMemory, Sendable {
             count = UInt64(try r.u32(header.is64 ? 44 : 28, "sh_info (program header count)"))
         }
         let tableSize = count * UInt64(header.programHeaderEntrySize)
-        guard header.programHeaderOffset <= source.size, tableSize <= source.size - header.programHeaderOffset else {
+        guard header.programHeaderOffset <= source.size, tableSize <= source.size - header.programHeaderOffset,
+              tableSize <= source.storedBytes else {
             throw VMCoreError(.truncated, file: file, offset: header.programHeaderOffset,
                               "program header table (\(count) entries) runs past the end of the file", "the file has \(source.size) bytes")
         }
@@ -80,7 +81,8 @@ public final class ELFCore: PhysicalMemory, Sendable {
 
         var notes: [ELFNote] = []
         for (i, ph) in phdrs.enumerated() where ph.type == ProgramHeader.note && ph.fileSize > 0 {
-            guard ph.offset <= source.size, ph.fileSize <= source.size - ph.offset, ph.fileSize <= 1 << 30 else {
+            // Real note segments are kilobytes (a few MiB on thousands of CPUs).
+            guard ph.offset <= source.size, ph.fileSize <= source.size - ph.offset, ph.fileSize <= min(64 << 20, source.storedBytes) else {
                 throw VMCoreError(.truncated, file: file, offset: ph.offset,
                                   "note segment (program header \(i), \(ph.fileSize) bytes) runs past the end of the file")
             }

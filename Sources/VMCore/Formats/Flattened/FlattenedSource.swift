@@ -15,6 +15,8 @@ public final class FlattenedSource: ByteSource, Sendable {
     public let size: UInt64
     /// The number of data records in the stream.
     public let recordCount: Int
+    /// The bytes the records hold (the rest of `size` is holes).
+    public let storedBytes: UInt64
     /// False when the stream ends without the `{-1, -1}` end record (a cut-off transfer).
     public let hasEndMarker: Bool
     /// Disjoint pieces of the rearranged file, sorted by `start`.
@@ -132,6 +134,7 @@ public final class FlattenedSource: ByteSource, Sendable {
             }
         }
         self.segments = segments
+        storedBytes = segments.reduce(0) { $0 + $1.length }
         size = segments.last.map { $0.start + $0.length } ?? 0
     }
 

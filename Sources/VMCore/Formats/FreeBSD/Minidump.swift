@@ -63,7 +63,7 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
         pmapOffset = at
         at += roundPage(UInt64(h.pmapSize))
         sparseOffset = at
-        guard sparseOffset <= source.size else {
+        guard sparseOffset <= source.size, sparseOffset <= source.storedBytes else {
             throw VMCoreError(.truncated, file: file, offset: 24, "minidump sections run past the end of the file",
                               "message buffer \(h.messageBufferSize), \(h.hasDumpAvail ? "dump_avail \(h.dumpAvailSize), " : "")bitmap \(h.bitmapSize) and pmap \(h.pmapSize) bytes need \(sparseOffset); the file has \(source.size)")
         }

@@ -80,7 +80,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         // Bitmaps: each is bitmap_blocks/2 blocks unless there is room for only one.
         let bitmapOffset = (1 + UInt64(main.subHeaderBlocks)) * block
         let bitmapBytes = UInt64(main.bitmapBlocks) * block
-        guard bitmapOffset <= first.size, bitmapBytes <= first.size - bitmapOffset else {
+        guard bitmapOffset <= first.size, bitmapBytes <= first.size - bitmapOffset, bitmapBytes <= first.storedBytes else {
             throw VMCoreError(.truncated, file: file, offset: bitmapOffset,
                               "page bitmaps (\(main.bitmapBlocks) blocks of \(block) bytes) run past the end of the file",
                               "the file has \(first.size) bytes")
