@@ -214,8 +214,13 @@ public final class ELFCore: PhysicalMemory, Sendable {
     public func storedPageRuns() -> [Range<UInt64>] {
         let ps = UInt64(pageSize)
         var runs: [Range<UInt64>] = []
-        for p in pieces where p.stored > p.start {
-            let first = p.start / ps, end = Checked.divideRoundingUp(p.stored, ps)
+        // Segments cannot store more than the source holds: in a flattened stream whose records
+        // leave holes, what lies in the holes is not stored.
+        var budget = source.storedBytes
+        for p in pieces where p.stored > p.start && budget > 0 {
+            let length = min(p.stored - p.start, budget)
+            budget -= length
+            let first = p.start / ps, end = Checked.divideRoundingUp(p.start + length, ps)
             if let last = runs.last, last.upperBound >= first {
                 runs[runs.count - 1] = last.lowerBound..<max(last.upperBound, end)
             } else {
