@@ -13,7 +13,8 @@ enum DumpTargets {
                    dictionary: "kdump", seeds: Seeds.split) { input in
             var outcome = FuzzTarget.Outcome()
             guard input.count >= 4 else { return outcome }
-            let n = min(Int(le32(input, 0)), input.count - 4)
+            let length = (try? ByteReader(input, file: fuzzInputName, base: 0, order: .little).u32(0, "length")) ?? 0
+            let n = min(Int(length), input.count - 4)
             let first = Array(input[4..<4 + n]), second = Array(input[(4 + n)...])
             exercise([MemorySource(name: fuzzInputName + ".1", bytes: first), MemorySource(name: fuzzInputName + ".2", bytes: second)], &outcome)
             return outcome
@@ -95,9 +96,5 @@ enum DumpTargets {
         }
         let scan = memory.scanStoredPages(threads: 1)
         if let first = scan.failures.first { outcome.errors.append("check: \(first.error)") }
-    }
-
-    static func le32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
-        (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * $1) }
     }
 }

@@ -31,11 +31,12 @@ enum ParserTargets {
             var outcome = FuzzTarget.Outcome()
             guard input.count >= 1 + 8 * 9 else { return outcome }
             let form = PageWalkInput.forms[Int(input[0]) % PageWalkInput.forms.count]
-            let root = PageWalkInput.word(input, 1)
+            let header = ByteReader(Array(input[0..<(1 + 8 * 9)]), file: fuzzInputName, base: 0, order: .little)
+            let root = (try? header.u64(1, "root")) ?? 0
             let memory = PageWalkInput.Memory(bytes: Array(input[(1 + 8 * 9)...]))
             let walker = PageTableWalker(reader: memory, form: form, root: root)
             for i in 0..<8 {
-                let va = PageWalkInput.word(input, 9 + 8 * i)
+                let va = (try? header.u64(9 + 8 * i, "address")) ?? 0
                 do throws(TranslationError) {
                     _ = try walker.translate(va, detailed: i % 2 == 0)
                 } catch {
@@ -109,10 +110,6 @@ enum PageWalkInput {
         AArch64Paging(granule: 16384, virtualBits: 47), AArch64Paging(granule: 65536, virtualBits: 52, outputAddressBits: 52),
         RISCV64Paging(levels: 3), RISCV64Paging(levels: 4), RISCV64Paging(levels: 5),
     ]
-
-    static func word(_ bytes: [UInt8], _ at: Int) -> UInt64 {
-        (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
-    }
 
     /// The input's tail as physical memory from address 0; every table it names lies in it, or
     /// the walk says the address is not there.

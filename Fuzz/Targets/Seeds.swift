@@ -80,7 +80,8 @@ public enum Seeds {
     }
 
     @Sendable static func flattened() -> [Seed] {
-        let kdumps = kdump().prefix(2) + kdump().suffix(1)
+        let all = kdump()
+        let kdumps = all.prefix(2) + all.suffix(1)
         return kdumps.map { ("flattened-" + $0.name, FlattenedBuilder().build($0.bytes)) }
             + elf().prefix(2).map { ("flattened-" + $0.name, FlattenedBuilder().build($0.bytes)) }
     }

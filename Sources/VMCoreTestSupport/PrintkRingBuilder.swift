@@ -38,8 +38,8 @@ public let locklessKeys = """
     OFFSET(atomic_long_t.counter)=0
     """.split(separator: "\n").map(String.init)
 
+/// `v` as `width` little-endian bytes.
 public func le(_ v: UInt64, _ width: Int) -> [UInt8] { (0..<width).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * $0)) } }
-
 
 /// The ELF core bytes of a small kernel whose lockless printk ring holds `texts`.
 public func locklessDumpBytes(_ texts: [String]) -> [UInt8] { locklessMemory(texts, countBits: 4, sizeBits: 10, reserveLast: false).0 }

@@ -19,9 +19,7 @@ public protocol ByteSource: Sendable {
 
 extension ByteSource {
     public var storedBytes: UInt64 { size }
-}
 
-extension ByteSource {
     /// `count` bytes at `offset`; `what` names the structure for the error if the source is short.
     public func bytes(at offset: UInt64, count: Int, what: String) throws(VMCoreError) -> [UInt8] {
         guard count >= 0, offset <= size, UInt64(count) <= size - offset else {

@@ -60,9 +60,7 @@ extension PhysicalMemory {
             let end = Checked.divideRoundingUp(r.end, ps)
             while pfn < end {
                 let s = state(ofPage: pfn)
-                if s == .present || s == .zero {
-                    if let last = runs.last, last.upperBound == pfn { runs[runs.count - 1] = last.lowerBound..<pfn + 1 } else { runs.append(pfn..<pfn + 1) }
-                }
+                if s == .present || s == .zero { runs.appendJoining(pfn..<pfn + 1) }
                 pfn += 1
             }
         }
@@ -194,6 +192,18 @@ extension PhysicalMemory {
         result.pageSize = pageSize
         result.failures.sort { UInt64($0.pfn.dropFirst(2), radix: 16)! < UInt64($1.pfn.dropFirst(2), radix: 16)! }
         return result
+    }
+}
+
+extension Array where Element == Range<UInt64> {
+    /// Appends `run` to runs given in order, joining it to the last one when they touch or
+    /// overlap: how each `storedPageRuns` builds its list.
+    mutating func appendJoining(_ run: Range<UInt64>) {
+        if let last = self.last, last.upperBound >= run.lowerBound {
+            self[count - 1] = last.lowerBound..<Swift.max(last.upperBound, run.upperBound)
+        } else {
+            append(run)
+        }
     }
 }
 

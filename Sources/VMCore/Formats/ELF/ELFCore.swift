@@ -220,12 +220,7 @@ public final class ELFCore: PhysicalMemory, Sendable {
         for p in pieces where p.stored > p.start && budget > 0 {
             let length = min(p.stored - p.start, budget)
             budget -= length
-            let first = p.start / ps, end = Checked.divideRoundingUp(p.start + length, ps)
-            if let last = runs.last, last.upperBound >= first {
-                runs[runs.count - 1] = last.lowerBound..<max(last.upperBound, end)
-            } else {
-                runs.append(first..<end)
-            }
+            runs.appendJoining(p.start / ps..<Checked.divideRoundingUp(p.start + length, ps))
         }
         return runs
     }

@@ -153,14 +153,7 @@ public final class FreeBSDMinidump: PhysicalMemory, Sendable {
             while j < bitRuns.count, bitRuns[j].bit < set.upperBound {
                 let r = bitRuns[j]
                 let lower = max(set.lowerBound, r.bit), upper = min(set.upperBound, r.bit + (r.end - r.first))
-                if lower < upper {
-                    let pfns = r.first + (lower - r.bit)..<r.first + (upper - r.bit)
-                    if let last = runs.last, last.upperBound == pfns.lowerBound {
-                        runs[runs.count - 1] = last.lowerBound..<pfns.upperBound
-                    } else {
-                        runs.append(pfns)
-                    }
-                }
+                if lower < upper { runs.appendJoining(r.first + (lower - r.bit)..<r.first + (upper - r.bit)) }
                 j += 1
             }
         }

@@ -202,6 +202,12 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         public var size: UInt32
         public var flags: UInt32
         public var pageFlags: UInt64
+
+        /// True when the page's stored bytes lie inside a file of `fileSize` bytes (a file cut
+        /// short loses the data of its last pages).
+        func dataFits(in fileSize: UInt64) -> Bool {
+            offset <= fileSize && UInt64(size) <= fileSize - offset
+        }
     }
 
     /// The descriptor of dumped page `pfn` and the file offset it was read from.
@@ -231,7 +237,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
         guard dumped.isSet(pfn) else { return .excluded }
         guard let part = part(for: pfn), let (d, _) = try? descriptor(pfn, in: part) else { return .missing }
         // No data, or data past the end of a file that was cut short.
-        if d.offset == 0 || d.offset > part.source.size || UInt64(d.size) > part.source.size - d.offset { return .missing }
+        if d.offset == 0 || !d.dataFits(in: part.source.size) { return .missing }
         if let zero = part.zeroPageOffset, d.offset == zero, d.flags == 0 { return .zero }
         return .present
     }
@@ -256,7 +262,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                 if !r.isEmpty { runs.append(r) }
             }
         }
-        return runs.sorted { $0.lowerBound < $1.lowerBound }
+        return runs
     }
 
     /// Decodes pages `pfns` one by one through `context`'s buffers and streams.
@@ -312,7 +318,7 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                               "compressed size \(d.size) exceeds block size \(pageSize)")
         }
         let size = part.source.size
-        guard d.offset <= size, UInt64(d.size) <= size - d.offset else {
+        guard d.dataFits(in: size) else {
             throw VMCoreError(.truncated, file: name, offset: d.offset, "data of PFN \(hex(pfn)) runs past the end of the file",
                               "\(d.size) bytes at \(hex(d.offset)), the file has \(size) bytes")
         }
@@ -383,13 +389,12 @@ public final class KdumpFile: PhysicalMemory, Sendable {
                 let r = try part.source.reader(at: base, count: Int(n) * Self.descriptorSize, order: part.header.order, what: "page descriptors")
                 for i in 0..<Int(n) {
                     let o = i * Self.descriptorSize
-                    let offset = try r.u64(o, "page_desc.offset")
-                    let size = try r.u32(o + 8, "page_desc.size")
-                    let flags = try r.u32(o + 12, "page_desc.flags")
+                    let d = PageDescriptor(offset: try r.u64(o, "page_desc.offset"), size: try r.u32(o + 8, "page_desc.size"),
+                                           flags: try r.u32(o + 12, "page_desc.flags"), pageFlags: 0)
                     // No data, or data past the end of a file that was cut short: missing.
-                    if offset == 0 || offset > fileSize || UInt64(size) > fileSize - offset { s.counts.missing += 1; continue }
-                    if let zero = part.zeroPageOffset, offset == zero, flags == 0 { s.counts.zero += 1; continue }
-                    if let m = PageCompression(pageFlags: flags) { s.compressions.insert(m) }
+                    if d.offset == 0 || !d.dataFits(in: fileSize) { s.counts.missing += 1; continue }
+                    if let zero = part.zeroPageOffset, d.offset == zero, d.flags == 0 { s.counts.zero += 1; continue }
+                    if let m = PageCompression(pageFlags: d.flags) { s.compressions.insert(m) }
                 }
                 index += n
             }

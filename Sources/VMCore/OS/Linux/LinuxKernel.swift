@@ -161,8 +161,7 @@ public final class LinuxKernel: Sendable {
                 }
             }
         }
-        if let unaligned { return unaligned }
-        return nil
+        return unaligned
     }
 }
 
