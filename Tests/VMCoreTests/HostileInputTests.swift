@@ -219,6 +219,19 @@ extension HostileInputTests {
     }
 }
 
+extension HostileInputTests {
+    @Test("kdump: an existing-page bitmap of alternating bits (millions of ranges) is corrupt; runCount counts runs")
+    func alternatingBitmap() throws {
+        let bits = PageBitmap(bytes: [0b1011_0110, 0xff, 0, 0x01], bitCount: 32)
+        #expect(bits.runCount == UInt64(bits.runs().count))
+        var k = KdumpBuilder(maxPFN: 1 << 22)
+        k.pages = [1: patternPage(1)]
+        k.excluded = Set(stride(from: UInt64(3), to: 1 << 22, by: 2))
+        let error = try #require(caught { try openDump(k.build(), name: "alt.kdump") })
+        #expect(error.description.hasPrefix("alt.kdump: corrupt page bitmap"))
+    }
+}
+
 /// What every command does with `bytes` as one dump file (the `elf` fuzz target's work).
 func DumpTargets_exercise(_ bytes: [UInt8]) -> FuzzTarget.Outcome {
     FuzzTarget.named("elf")!.run(bytes)
