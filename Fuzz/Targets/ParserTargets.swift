@@ -107,7 +107,8 @@ enum PageWalkInput {
         X86_64Paging(), X86_64Paging(fiveLevel: true), X86_64Paging(encryptionMask: 1 << 47, names: .freebsd),
         I386Paging(pae: false), I386Paging(pae: true),
         AArch64Paging(granule: 4096, virtualBits: 48), AArch64Paging(granule: 4096, virtualBits: 39),
-        AArch64Paging(granule: 16384, virtualBits: 47), AArch64Paging(granule: 65536, virtualBits: 52, outputAddressBits: 52),
+        AArch64Paging(granule: 16384, virtualBits: 47), AArch64Paging(granule: 65536, virtualBits: 52, descriptors: .lpa),
+        AArch64Paging(granule: 4096, virtualBits: 52, descriptors: .lpa2), AArch64Paging(granule: 16384, virtualBits: 52, descriptors: .lpa2),
         RISCV64Paging(levels: 3), RISCV64Paging(levels: 4), RISCV64Paging(levels: 5),
     ]
 

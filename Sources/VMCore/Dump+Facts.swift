@@ -120,6 +120,20 @@ public struct LinuxFacts: Sendable, Encodable {
     public var pagingLevelsSource: String?
     public var pageTableRoot: String?
     public var pageTableRootSource: String?
+    /// arm64: `kimage_voffset`, `PHYS_OFFSET` (two's complement: negative when a 52-bit kernel
+    /// runs with 48-bit VA), the VA width run with and built for, and the linear map's start
+    /// (the virtual address of the lowest physical memory), each with its source.
+    public var kimageVoffset: String?
+    public var kimageVoffsetSource: String?
+    public var physOffset: String?
+    public var physOffsetSource: String?
+    public var vaBits: Int?
+    public var vaBitsConfigured: Int?
+    public var vaBitsSource: String?
+    public var linearMapStart: String?
+    public var linearMapSource: String?
+    /// arm64 `KERNELPACMASK`: the bits pointer authentication uses in return addresses.
+    public var pacMask: String?
     /// The full `linux_banner` line.
     public var kernelBanner: String?
     public var kernelBannerSource: String?

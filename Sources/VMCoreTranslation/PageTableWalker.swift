@@ -58,9 +58,7 @@ public final class PageTableWalker: Sendable {
     /// A full walk of `va`, every step recorded (flag names included when `detailed`).
     public func translate(_ va: UInt64, detailed: Bool = true) throws(TranslationError) -> Translation {
         guard form.isCanonical(va) else {
-            throw TranslationError("\(hexString(va)) is not a canonical address",
-                                   form.signExtended ? "bits \(form.virtualBits - 1)-63 must all be equal for \(form.name) paging"
-                                                     : "\(form.name) addresses have \(form.virtualBits) bits")
+            throw TranslationError("\(hexString(va)) is not a canonical address", form.canonicalRule)
         }
         return try walk(va, from: 0, table: root, steps: [], detailed: detailed)
     }

@@ -46,6 +46,11 @@ public protocol PagingForm: Sendable {
     var signExtended: Bool { get }
     /// Decodes `entry` found at level `level` (0 = root).
     func decode(_ entry: UInt64, level: Int) -> PageTableEntry
+    /// True when `va` is an address of this form (default: sign-extended above
+    /// `virtualBits`, or fitting in them).
+    func isCanonical(_ va: UInt64) -> Bool
+    /// What `isCanonical` requires, for the error when an address fails it.
+    var canonicalRule: String { get }
     /// Flag names set in `entry`, for `vmcore translate`.
     func flags(_ entry: UInt64, level: Int) -> [String]
     /// What to say when an entry at `level` maps nothing ("PMD not present").
@@ -65,6 +70,10 @@ extension PagingForm {
 
     /// The larger page sizes the upper levels can map, smallest first.
     public var largePageSizes: [UInt64] { levels.dropLast().map(\.span).sorted() }
+
+    public var canonicalRule: String {
+        signExtended ? "bits \(virtualBits - 1)-63 must all be equal for \(name) paging" : "\(name) addresses have \(virtualBits) bits"
+    }
 
     /// True when `va` is an address of this form: sign-extended above `virtualBits`, or
     /// fitting in them.

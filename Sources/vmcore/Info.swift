@@ -85,6 +85,14 @@ struct Info: ParsableCommand {
             for (key, v) in l.vmcoreinfoFacts.sorted(by: { $0.key < $1.key }) { out += "  \(key)=\(v)\n" }
             add("KASLR offset", l.kaslrOffset.map { "\($0) (\(l.kaslrOffsetSource ?? ""))" })
             add("phys_base", l.physBase.map { "\($0) (\(l.physBaseSource ?? ""))" })
+            add("kimage_voffset", l.kimageVoffset.map { "\($0) (\(l.kimageVoffsetSource ?? ""))" })
+            add("PHYS_OFFSET", l.physOffset.map { "\($0)\(($0.hasPrefix("0xf") && $0.count == 18) ? " (negative)" : "") (\(l.physOffsetSource ?? ""))" })
+            if let bits = l.vaBits {
+                let built = l.vaBitsConfigured.map { $0 == bits ? "" : ", built for \($0)" } ?? ""
+                add("VA bits", "\(bits)\(built) (\(l.vaBitsSource ?? ""))")
+            }
+            add("linear map", l.linearMapStart.map { "starts at \($0) (\(l.linearMapSource ?? ""))" })
+            add("PAC mask", l.pacMask)
             add("paging", l.pagingLevels.map { "\($0)-level (\(l.pagingLevelsSource ?? ""))" })
             add("page tables", l.pageTableRoot.map { "\($0) (\(l.pageTableRootSource ?? ""))" })
         }

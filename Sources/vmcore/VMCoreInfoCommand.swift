@@ -11,7 +11,7 @@ struct VMCoreInfoCommand: ParsableCommand {
     func run() throws {
         let d = try dump.openMemory()
         var info = d.vmcoreinfo
-        if info == nil, d.architecture == .x86_64, let kernel = try? LinuxKernel(dump: d),
+        if info == nil, LinuxKernel.supportedArchitectures.contains(d.architecture), let kernel = try? LinuxKernel(dump: d),
            let recovered = kernel.vmcoreinfo, let at = kernel.recoveredVMCoreInfoAddress {
             printError("vmcore: \(d.files[0]) carries no VMCOREINFO; this is the kernel's own note, recovered from guest RAM at physical \(hex(at))")
             info = recovered.value

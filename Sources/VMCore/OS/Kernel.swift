@@ -148,7 +148,7 @@ public struct PanicReport: Sendable, Encodable {
     }
 
     /// The report as text, fit for a bug report: the failure, where it struck, when, which
-    /// kernel, and the trace (Linux: the RIP and call trace; FreeBSD: KDB's backtrace).
+    /// kernel, and the trace (Linux: the RIP, or arm64's pc and lr, and the call trace; FreeBSD: KDB's backtrace).
     public var text: String {
         var out = panic.message + "\n"
         switch operatingSystem {
@@ -166,7 +166,7 @@ public struct PanicReport: Sendable, Encodable {
                 let version = kernelVersion.map { " " + $0 } ?? ""
                 out += "kernel \(r)\(version)" + (hostname.map { " on \($0)" } ?? "") + "\n"
             }
-            if let rip = panic.rip { out += rip + "\n" }
+            for line in [panic.rip, panic.pc, panic.lr] { if let line { out += line + "\n" } }
             if !panic.callTrace.isEmpty {
                 out += "Call Trace:\n"
                 for frame in panic.callTrace { out += "  \(frame)\n" }

@@ -5,7 +5,7 @@ extension Dump {
     /// warning, not an error.
     public func analyzedFacts() throws(VMCoreError) -> DumpFacts {
         if operatingSystem == .freebsd { return try FreeBSDKernelView(dump: self).facts() }
-        guard architecture == .x86_64 else {
+        guard LinuxKernel.supportedArchitectures.contains(architecture) else {
             return try self.facts()
         }
         do {
@@ -28,8 +28,25 @@ extension DumpFacts {
         }
         l.kaslrOffset = hex(kernel.kaslrOffset.value)
         l.kaslrOffsetSource = kernel.kaslrOffset.source
-        l.physBase = hex(kernel.physBase.value)
-        l.physBaseSource = kernel.physBase.source
+        if let pb = kernel.physBase {
+            l.physBase = hex(pb.value)
+            l.physBaseSource = pb.source
+        }
+        if let a = kernel.aarch64 {
+            l.kimageVoffset = hex(a.kimageVoffset.value)
+            l.kimageVoffsetSource = a.kimageVoffset.source
+            l.physOffset = a.physOffset.map { hex($0.value) }
+            l.physOffsetSource = a.physOffset?.source
+            l.vaBits = a.vaBits.value
+            l.vaBitsConfigured = a.configuredVABits
+            l.vaBitsSource = a.vaBits.source
+            if let first = kernel.dump.memory.ranges.first, let start = a.linearAddress(of: first.start) {
+                l.linearMapStart = hex(start)
+                l.linearMapSource = a.linearOffset?.source
+            }
+            l.pacMask = a.pacMask.map(hex)
+            warnings += a.warnings
+        }
         l.pagingLevels = kernel.pagingLevels.value
         l.pagingLevelsSource = kernel.pagingLevels.source
         l.pageTableRoot = hex(kernel.pageTableRoot.value)

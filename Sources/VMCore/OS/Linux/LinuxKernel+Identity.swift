@@ -63,7 +63,7 @@ extension LinuxKernel {
     /// Physical ranges of the kernel image mapped read-only and non-executable (its rodata),
     /// from the kernel-image page tables: at most 64 MiB from `_text`, stopping at the first hole.
     func readOnlyImageRegions() -> [Range<UInt64>] {
-        let text = LinuxKernel.defaultText &+ kaslrOffset.value
+        guard let text = imageStart else { return [] }
         var regions: [Range<UInt64>] = []
         var va = text
         // Addresses wrap as the kernel's do: a damaged KASLR offset must not trap here.
@@ -72,13 +72,19 @@ extension LinuxKernel {
             let flags = t.steps.last?.flags ?? []
             let end = va - (va & (t.pageSize - 1)) &+ t.pageSize
             if end == 0 { break }
-            if flags.contains("NX") && !flags.contains("RW"), t.physical < t.physical &+ (end - va) {
+            if Self.isReadOnlyData(flags), t.physical < t.physical &+ (end - va) {
                 let start = t.physical, stop = t.physical &+ (end - va)
                 if let last = regions.last, last.upperBound == start { regions[regions.count - 1] = last.lowerBound..<stop } else { regions.append(start..<stop) }
             }
             va = end
         }
         return regions
+    }
+
+    /// True for an entry that maps data read-only and never executable: x86-64 NX without RW,
+    /// arm64 PXN with AP[2] (RO).
+    static func isReadOnlyData(_ flags: [String]) -> Bool {
+        (flags.contains("NX") && !flags.contains("RW")) || (flags.contains("PXN") && flags.contains("RO"))
     }
 
     /// Bytes at `address`, zero where a page is not in the dump; nil if none is.

@@ -4,11 +4,13 @@ public struct Sourced<Value: Sendable>: Sendable {
     public var source: String
 }
 
-/// The Linux kernel in a dump: where its image sits (KASLR offset, phys_base), its page
-/// tables, and its VMCOREINFO — from the dump's note, or recovered from guest RAM when the
-/// dump carries none (linux.md A6.2).
+/// The Linux kernel in a dump: where its image sits (KASLR offset; x86-64 phys_base; arm64
+/// kimage_voffset and PHYS_OFFSET), its page tables, and its VMCOREINFO — from the dump's
+/// note, or recovered from guest RAM when the dump carries none (linux.md A6.2).
 ///
-/// x86-64 only for now; other architectures get `unsupported`.
+/// What differs by architecture is how the kernel is located: `LinuxKernel+X86_64.swift` and
+/// `LinuxKernel+AArch64.swift`, one file each, both returning a `Placement`. Other
+/// architectures get `unsupported`.
 public final class LinuxKernel: Sendable {
     public let dump: Dump
     /// VMCOREINFO: the dump's note, or the kernel's own note found in RAM.
@@ -16,26 +18,36 @@ public final class LinuxKernel: Sendable {
     /// Physical address of the kernel's VMCOREINFO note text, when it was recovered from RAM.
     public let recoveredVMCoreInfoAddress: UInt64?
     public let kaslrOffset: Sourced<UInt64>
-    public let physBase: Sourced<UInt64>
+    /// x86-64: where the kernel image's physical load address differs from its link address.
+    public let physBase: Sourced<UInt64>?
     public let pagingLevels: Sourced<Int>
     /// Physical address of the kernel's top-level page table.
     public let pageTableRoot: Sourced<UInt64>
     /// Kernel virtual memory, through the kernel's page tables.
     public let addressSpace: KernelAddressSpace
+    /// `_text`: where the search of the image's read-only data starts; nil when the dump
+    /// does not say.
+    public let imageStart: UInt64?
+    /// The arm64 kernel's layout, on arm64.
+    public let aarch64: AArch64Layout?
 
-    /// `__START_KERNEL_map`: where the kernel image is mapped (arch/x86/include/asm/page_64_types.h).
-    public static let startKernelMap: UInt64 = 0xffff_ffff_8000_0000
-    /// `_text` without KASLR: `__START_KERNEL_map` + CONFIG_PHYSICAL_START (16 MiB by default).
-    public static let defaultText: UInt64 = 0xffff_ffff_8100_0000
-    /// The kernel image mapping is at most 1 GiB (KERNEL_IMAGE_SIZE with KASLR).
-    static let kernelImageEnd: UInt64 = 0xffff_ffff_c000_0000
+    /// How an architecture's locator describes the kernel it found.
+    struct Placement {
+        var kaslrOffset: Sourced<UInt64>
+        var physBase: Sourced<UInt64>?
+        var pagingLevels: Sourced<Int>
+        var pageTableRoot: Sourced<UInt64>
+        var addressSpace: KernelAddressSpace
+        var imageStart: UInt64?
+        var aarch64: AArch64Layout?
+    }
 
     /// Locates the kernel in `dump`. `recoverVMCoreInfo: false` skips the search of guest RAM
     /// for the kernel's own VMCOREINFO note (then only the page tables a CPU saved are used).
     public init(dump: Dump, recoverVMCoreInfo: Bool = true) throws(VMCoreError) {
         self.dump = dump
         let file = dump.files[0]
-        guard dump.architecture == .x86_64 else {
+        guard Self.supportedArchitectures.contains(dump.architecture) else {
             throw VMCoreError(.unsupported, file: file, "kernel address translation is not implemented for \(dump.architecture.rawValue) dumps yet")
         }
         var info = dump.vmcoreinfo.map { Sourced(value: $0, source: "VMCOREINFO note") }
@@ -47,62 +59,21 @@ public final class LinuxKernel: Sendable {
         vmcoreinfo = info
         recoveredVMCoreInfoAddress = recoveredAt
         let tag = recoveredAt == nil ? "VMCOREINFO" : "recovered VMCOREINFO"
-
-        if let vi = info?.value, let pb = vi.number("phys_base"),
-           let pgd = vi.symbol("init_top_pgt") ?? vi.symbol("swapper_pg_dir") ?? vi.symbol("init_level4_pgt") {
-            let physBase = UInt64(bitPattern: pb)
-            self.physBase = Sourced(value: physBase, source: tag)
-            let offset = vi.kernelOffset ?? vi.symbol("_stext").map { $0 &- Self.defaultText } ?? 0
-            kaslrOffset = Sourced(value: offset, source: vi.kernelOffset != nil ? "\(tag) KERNELOFFSET" : "\(tag) SYMBOL(_stext)")
-            let five = (vi.number("pgtable_l5_enabled") ?? 0) != 0
-            pagingLevels = Sourced(value: five ? 5 : 4, source: vi.number("pgtable_l5_enabled") != nil ? "\(tag) pgtable_l5_enabled" : "default")
-            let root = pgd &- Self.startKernelMap &+ physBase
-            pageTableRoot = Sourced(value: root, source: "\(tag) SYMBOL(\(vi.symbol("init_top_pgt") != nil ? "init_top_pgt" : "swapper_pg_dir"))")
-            let mask = vi.number("sme_mask").map { UInt64(bitPattern: $0) } ?? 0
-            // The kernel's physical-address width (46 bits with 4-level paging, 52 with 5).
-            let bits = vi.number("MAX_PHYSMEM_BITS").map { Int(clamping: $0) }.flatMap { (36...52).contains($0) ? $0 : nil } ?? 52
-            addressSpace = KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: five, physicalBits: bits, encryptionMask: mask),
-                                              root: root, file: file, rootSource: pageTableRoot.source)
-            return
+        let placement = switch dump.architecture {
+        case .aarch64: try Self.locateAArch64(dump, info?.value, tag: tag, searchedRAM: recoverVMCoreInfo)
+        default: try Self.locateX86_64(dump, info?.value, tag: tag)
         }
-
-        // No usable VMCOREINFO: the CR3 a CPU saved, and the kernel-text mapping it holds. Each
-        // distinct CR3 is tried once, and at most 64 of them (a damaged dump can carry millions
-        // of CPU notes).
-        var tried = Set<UInt64>()
-        for (i, cpu) in dump.qemuCPUs.enumerated() {
-            guard tried.count < 64, tried.insert(cpu.cr3 ^ (cpu.cr4 & (1 << 12))).inserted else { continue }
-            let la57 = cpu.cr4 & (1 << 12) != 0  // CR4.LA57
-            // CR3 bits 0-11 are PCID/flags and bit 63 "no flush"; with PTI the user copy of the
-            // PGD is the kernel's + 4 KiB, so try the 8 KiB-aligned kernel half too.
-            let base = cpu.cr3 & 0x000f_ffff_ffff_f000
-            // CR4 says how many levels; if its answer maps no kernel text, the tables decide.
-            for (five, root) in [la57, !la57].flatMap({ f in Set([base, base & ~0x1000]).sorted().map { (f, $0) } }) {
-                let w = KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: five), root: root, file: file,
-                                           rootSource: "CPU \(i) CR3")
-                guard let text = Self.firstKernelTextMapping(w) else { continue }
-                kaslrOffset = Sourced(value: text.virtual &- Self.defaultText, source: "page tables (CPU \(i) CR3), first kernel-text mapping")
-                physBase = Sourced(value: text.physical &- (text.virtual &- Self.startKernelMap), source: "page tables (CPU \(i) CR3)")
-                pagingLevels = Sourced(value: five ? 5 : 4, source: five == la57 ? "CPU \(i) CR4.LA57" : "page tables (CR4.LA57 disagreed)")
-                pageTableRoot = Sourced(value: root, source: "CPU \(i) CR3")
-                addressSpace = w
-                return
-            }
-        }
-        throw VMCoreError(.translation, file: file, "cannot locate the kernel",
-                          "the dump has no VMCOREINFO note, none was found in its memory, and no saved CR3 maps kernel text")
+        kaslrOffset = placement.kaslrOffset
+        physBase = placement.physBase
+        pagingLevels = placement.pagingLevels
+        pageTableRoot = placement.pageTableRoot
+        addressSpace = placement.addressSpace
+        imageStart = placement.imageStart
+        aarch64 = placement.aarch64
     }
 
-    /// The lowest mapped page of the kernel-image region: `_text`, since the kernel unmaps
-    /// what lies below it (`cleanup_highmap`). Steps 2 MiB at a time (the image is 2 MiB aligned).
-    static func firstKernelTextMapping(_ w: KernelAddressSpace) -> Translation? {
-        var va = startKernelMap
-        while va < kernelImageEnd {
-            if let t = try? w.translate(va) { return t }
-            va += 1 << 21
-        }
-        return nil
-    }
+    /// The architectures whose kernels this type can locate.
+    public static let supportedArchitectures: Set<Architecture> = [.x86_64, .aarch64]
 
     /// Finds the kernel's own VMCOREINFO note in memory: an ELF note named "VMCOREINFO" whose
     /// text starts with `OSRELEASE=` (`kernel/vmcore_info.c` builds it at boot in its own page).

@@ -1,5 +1,6 @@
 /// Why the kernel died, as its own log tells it: the kind of failure, its message, the CPU,
-/// PID and command that hit it, the RIP line and the call trace of the report block.
+/// PID and command that hit it, the x86-64 RIP line or the arm64 `pc :`/`lr :` lines, and the
+/// call trace of the report block.
 public struct PanicSummary: Sendable, Codable, Equatable {
     /// "panic", "BUG", "Oops", "general protection fault", "WARNING", "hung task",
     /// "soft lockup", "hard lockup".
@@ -13,14 +14,17 @@ public struct PanicSummary: Sendable, Codable, Equatable {
     public var command: String?
     /// The rest of the "CPU: … Comm: …" line: taint and kernel version.
     public var taint: String?
-    /// The "RIP: …" line of the report.
+    /// The "RIP: …" line of the report (x86-64).
     public var rip: String?
+    /// The "pc : …" and "lr : …" lines of the report (arm64 `__show_regs`).
+    public var pc: String?
+    public var lr: String?
     public var callTrace: [String]
     /// When it happened, in nanoseconds since boot.
     public var timestampNanoseconds: UInt64
 
     public init(kind: String, message: String, panicMessage: String?, cpu: Int? = nil, pid: Int? = nil, command: String? = nil,
-                taint: String? = nil, rip: String? = nil, callTrace: [String] = [], timestampNanoseconds: UInt64 = 0) {
+                taint: String? = nil, rip: String? = nil, pc: String? = nil, lr: String? = nil, callTrace: [String] = [], timestampNanoseconds: UInt64 = 0) {
         self.kind = kind
         self.message = message
         self.panicMessage = panicMessage
@@ -29,6 +33,8 @@ public struct PanicSummary: Sendable, Codable, Equatable {
         self.command = command
         self.taint = taint
         self.rip = rip
+        self.pc = pc
+        self.lr = lr
         self.callTrace = callTrace
         self.timestampNanoseconds = timestampNanoseconds
     }
@@ -39,8 +45,10 @@ public struct PanicSummary: Sendable, Codable, Equatable {
     }
 
     /// Report lines that start a failure, most specific first (kernel/panic.c, lib/bug.c,
-    /// arch/x86/kernel/dumpstack.c and traps.c, kernel/hung_task.c, kernel/watchdog.c).
+    /// arch/x86/kernel/dumpstack.c and traps.c, arch/arm64/mm/fault.c and kernel/traps.c,
+    /// kernel/hung_task.c, kernel/watchdog.c).
     static let triggers: [(prefix: String, kind: String)] = [
+        ("Unable to handle kernel ", "BUG"), ("Internal error: Oops - BUG", "BUG"), ("Internal error: ", "Oops"),
         ("BUG: kernel NULL pointer dereference", "BUG"), ("BUG: unable to handle", "BUG"), ("kernel BUG at ", "BUG"),
         ("watchdog: BUG: soft lockup", "soft lockup"), ("BUG: soft lockup", "soft lockup"),
         ("NMI watchdog: Watchdog detected hard LOCKUP", "hard lockup"), ("watchdog: Watchdog detected hard LOCKUP", "hard lockup"),
@@ -99,8 +107,11 @@ public struct PanicSummary: Sendable, Codable, Equatable {
             }
         }
         rip = block.first { $0.text.hasPrefix("RIP: ") }?.text
-        // The call trace: the indented lines after "Call Trace:", to "</TASK>" or the end of the block.
-        if let traceStart = block.firstIndex(where: { $0.text.hasPrefix("Call Trace:") }) {
+        pc = block.first { $0.text.hasPrefix("pc : ") }?.text
+        lr = block.first { $0.text.hasPrefix("lr : ") }?.text
+        // The call trace: the indented lines after "Call Trace:" (arm64: "Call trace:"), to
+        // "</TASK>" or the end of the block.
+        if let traceStart = block.firstIndex(where: { $0.text.hasPrefix("Call Trace:") || $0.text.hasPrefix("Call trace:") }) {
             for r in records[(traceStart + 1)...] {
                 guard r.text.hasPrefix(" ") else { break }
                 let frame = r.text.trimmingSpaces
