@@ -8,9 +8,21 @@ struct GuestTruth {
     var version = ""
     var kallsyms: [String: UInt64] = [:]
     var kernelCodeStart: UInt64?
+    /// The lab's LAB-DERIVED values ("guest KASLR offset", "guest kimage_voffset", …), which it
+    /// works out from what the guest printed (its kallsyms, iomem and panic lines).
+    var derived: [String: UInt64] = [:]
 
     init(_ url: URL) throws {
         for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+            if line.hasPrefix("guest "), let colon = line.lastIndex(of: ":"), let v = UInt64(line[colon...].dropFirst(2).dropFirst(2), radix: 16) {
+                derived[String(line[line.index(line.startIndex, offsetBy: 6)..<colon])] = v
+            }
+            // Kernels without CONFIG_KALLSYMS_ALL: the lab adds System.map + KASLR offset.
+            if line.hasPrefix("kallsyms "), !line.hasPrefix("kallsyms: "), let colon = line.firstIndex(of: ":"),
+               let v = UInt64(line[colon...].dropFirst(2).dropFirst(2), radix: 16) {
+                let name = String(line[line.index(line.startIndex, offsetBy: 9)..<colon])
+                if kallsyms[name] == nil { kallsyms[name] = v }
+            }
             if line.hasPrefix("uname -r: ") { release = String(line.dropFirst(10)) }
             if line.hasPrefix("uname -v: ") { version = String(line.dropFirst(10)) }
             if line.hasPrefix("kallsyms: ") {

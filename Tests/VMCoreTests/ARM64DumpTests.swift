@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import VMCore
+
+/// Checks one genuine arm64 Linux dump against what its guest printed about itself (`truth.txt`
+/// and the lab's LAB-DERIVED block): placement, the banner read by virtual address, the log's
+/// marker and the sysrq panic.
+func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: String = "lab-crasher") throws {
+    let dump = try Dump.open(path)
+    #expect(dump.architecture == .aarch64, "\(path)")
+    let kernel = try LinuxKernel(dump: dump)
+    let layout = try #require(kernel.aarch64, "\(path)")
+    if let kaslr = truth.derived["KASLR offset"] { #expect(kernel.kaslrOffset.value == kaslr, "\(path)") }
+    if let voffset = truth.derived["kimage_voffset"] { #expect(layout.kimageVoffset.value == voffset, "\(path)") }
+    if let physOffset = truth.derived["serial PHYS_OFFSET"] { #expect(layout.physOffset?.value == physOffset, "\(path)") }
+    #expect(layout.warnings.isEmpty, "\(path): \(layout.warnings)")
+    // The image maps where kimage_voffset says, and "Kernel code" starts at _text.
+    let text = try #require(truth.kallsyms["_text"])
+    #expect(try kernel.addressSpace.physical(text) == truth.kernelCodeStart, "\(path)")
+    let banner = try kernel.addressSpace.read(virtual: try #require(truth.kallsyms["linux_banner"]), count: 512)
+    let line = String(decoding: banner.prefix { $0 != 0 }, as: UTF8.self)
+    #expect(line.hasPrefix("Linux version \(truth.release) "), "\(path)")
+    #expect(line.hasSuffix(") \(truth.version)\n"), "\(path)")
+    let facts = try kernel.facts()
+    #expect(facts.kernel.kernelRelease == truth.release, "\(path)")
+    #expect(facts.linux?.kernelBanner.map { $0 + "\n" } == line, "\(path)")
+    #expect(facts.linux?.kimageVoffset == hex(layout.kimageVoffset.value), "\(path)")
+    let log = try kernel.kernelLog()
+    #expect(log.records.contains { $0.text == marker }, "\(path)")
+    let panic = try #require(PanicSummary(records: log.records), "\(path)")
+    #expect(panic.message == "Kernel panic - not syncing: sysrq triggered crash", "\(path)")
+    #expect(panic.cpu == 1, "\(path)")
+    #expect(panic.command == crasher, "\(path)")
+    #expect(panic.callTrace.contains { $0.hasPrefix("sysrq_handle_crash+") }, "\(path)")
+}
+
+@Suite("genuine Linux 6.12 arm64 dump in ../shared/dumps",
+       .enabled(if: sharedDumps.map { FileManager.default.fileExists(atPath: $0.appendingPathComponent("linux-6.12-arm64-qemu").path) } ?? false,
+                "../shared/dumps/linux-6.12-arm64-qemu is absent beside this checkout: skipped"))
+struct SharedARM64DumpTests {
+    var folder: URL { sharedDumps!.appendingPathComponent("linux-6.12-arm64-qemu") }
+
+    @Test("52-bit kernel on 48-bit hardware: negative PHYS_OFFSET, the guest's placement, banner, log and panic")
+    func placement() throws {
+        let truth = try GuestTruth(folder.appendingPathComponent("truth.txt"))
+        let marker = try String(contentsOf: folder.appendingPathComponent("marker.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = folder.appendingPathComponent("vmcore.elf.zst").path
+        try checkARM64Dump(path, truth: truth, marker: marker)
+        let kernel = try LinuxKernel(dump: try Dump.open(path))
+        let layout = try #require(kernel.aarch64)
+        #expect(layout.configuredVABits == 52)
+        #expect(layout.vaBits.value == 48)
+        #expect(kernel.pagingLevels.value == 4)
+        #expect(layout.physOffset!.value >> 63 == 1, "PHYS_OFFSET is negative on this kernel")
+        // The linear map's offset from the page tables equals what PHYS_OFFSET and the 52-bit
+        // PAGE_OFFSET imply.
+        #expect(layout.linearOffset?.source.hasPrefix("page tables") == true)
+        #expect(layout.linearOffset?.value == 0xfff0_0000_0000_0000 &- layout.physOffset!.value)
+    }
+
+    @Test("dmesg agrees line for line with drgn's (DWARF) on the same dump")
+    func dmesgAgainstDrgn() throws {
+        let kernel = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.elf.zst").path))
+        let drgn = try String(contentsOf: folder.appendingPathComponent("ref/vmcore.elf/drgn-dwarf-dmesg.txt"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let ours = try kernel.messages().entries.map { $0.formatted(withLevel: false) }.joined(separator: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(ours == Array(drgn.dropLast(drgn.last == "" ? 1 : 0)))
+    }
+}
+
+/// The arm64 lab's output (`../shared/lab/arm64/make-dumps.sh`: `$HLAB/<KVER>/dumps/<variant>/`),
+/// named by `VMCORE_ARM64_LAB`.
+let arm64Lab: URL? = ProcessInfo.processInfo.environment["VMCORE_ARM64_LAB"].map { URL(fileURLWithPath: $0) }
+
+@Suite("arm64 dumps the lab makes (set VMCORE_ARM64_LAB to its folder)", .enabled(if: arm64Lab != nil, "VMCORE_ARM64_LAB is not set: arm64 lab-dump checks skipped"))
+struct ARM64LabDumpTests {
+    @Test("every arm64 lab dump, every kernel, variant and container: the guest's own values")
+    func everyDump() throws {
+        let fm = FileManager.default
+        var checked: [String] = []
+        for kver in try fm.contentsOfDirectory(atPath: arm64Lab!.path).sorted() where kver.hasSuffix("-arm64") {
+            let dumps = arm64Lab!.appendingPathComponent("\(kver)/dumps")
+            for variant in (try? fm.contentsOfDirectory(atPath: dumps.path).sorted()) ?? [] {
+                let dir = dumps.appendingPathComponent(variant)
+                // Only variants the lab has finished: truth.py's LAB-DERIVED block written.
+                guard let truth = try? GuestTruth(dir.appendingPathComponent("truth.txt")), truth.kernelCodeStart != nil,
+                      truth.derived["KASLR offset"] != nil,
+                      let marker = try? String(contentsOf: dir.appendingPathComponent("marker.txt"), encoding: .utf8) else { continue }
+                // bullseye's busybox leaves a script's comm as "sh".
+                let crasher = kver.hasPrefix("5.10.") ? "sh" : "lab-crasher"
+                for file in try fm.contentsOfDirectory(atPath: dir.path).sorted()
+                where file.hasPrefix("vmcore.") && !file.hasSuffix(".txt") && !file.hasSuffix(".log") {
+                    try checkARM64Dump(dir.appendingPathComponent(file).path, truth: truth,
+                                       marker: marker.trimmingCharacters(in: .whitespacesAndNewlines), crasher: crasher)
+                    checked.append("\(kver)/\(variant)/\(file)")
+                }
+            }
+        }
+        #expect(!checked.isEmpty)
+        print("arm64 lab dumps checked: \(checked.count)\n  " + checked.joined(separator: "\n  "))
+    }
+}
