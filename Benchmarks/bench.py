@@ -103,9 +103,16 @@ def main(dumps):
             print("  libkdumpfile all pages FAILED: %s" % (err.strip().splitlines() or ["?"])[-1])
         # Kernel virtual reads over 8 MiB of kernel text vs physical reads of the same pages.
         virt_mibps = phys_mibps = None
+        text = phys = None
+        stext = facts.get("vmcoreinfoFacts", {}).get("SYMBOL(_stext)")
         if facts.get("kaslrOffset") and facts.get("physBase"):
             text = 0xffffffff81000000 + int(facts["kaslrOffset"], 16)
             phys = (text - 0xffffffff80000000 + int(facts["physBase"], 16)) & (2**64 - 1)
+        elif facts.get("kimageVoffset") and stext:
+            # arm64: the image maps at kimage_voffset; start at _stext.
+            text = int(stext, 16)
+            phys = (text - int(facts["kimageVoffset"], 16)) & (2**64 - 1)
+        if text is not None:
             n = 8 << 20  # kernel text: present in every dump level
             # Throughput only: subtract a one-page read (start-up, open, locating the kernel).
             def timed(kind, address, length):

@@ -19,6 +19,8 @@ if [ -d "$shared" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   zstd -q -d "$shared/linux-6.1-x86_64-qemu-novmcoreinfo/vmcore.elf.zst" -o "$tmp/qemu-novmcoreinfo.elf"
   dumps+=("$tmp/qemu-novmcoreinfo.elf")
+  zstd -q -d "$shared/linux-6.12-arm64-qemu/vmcore.elf.zst" -o "$tmp/arm64-6.12-qemu.elf"
+  dumps+=("$tmp/arm64-6.12-qemu.elf")
 else
   echo "(../shared/dumps is absent: only the committed sample is measured)"
 fi

@@ -90,29 +90,7 @@ EOF
 }
 
 # dump-guest-memory over QMP: ELF of the physical range [BEGIN, BEGIN+LENGTH).
-qmp_dump_elf_range() { # SOCK OUTFILE BEGIN LENGTH
-  "$PY" - "$@" <<'EOF'
-import json, socket, sys
-path, out, begin, length = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(path)
-f = s.makefile("rwb", buffering=0)
-def reply():
-    while True:
-        msg = json.loads(f.readline())
-        if "event" not in msg:
-            return msg
-def command(name, **args):
-    f.write((json.dumps({"execute": name, "arguments": args}) + "\n").encode())
-    return reply()
-reply()
-command("qmp_capabilities")
-r = command("dump-guest-memory", paging=False, protocol="file:" + out,
-            format="elf", begin=begin, length=length)
-print(json.dumps(r))
-sys.exit(0 if "return" in r else 1)
-EOF
-}
+qmp_dump_elf_range() { "$PY" "$SCRIPT_DIR/qmp_dump_range.py" "$@"; }   # SOCK OUTFILE BEGIN LENGTH
 
 # makedumpfile --split into N pieces; echoes "SIZE INDEX START END" of the piece
 # holding PFNs [lo, hi], or nothing. Runs in the current directory.

@@ -29,12 +29,19 @@ public enum Seeds {
         locklessKernel(logLines, countBits: 3, sizeBits: 9, reserveLast: false).0
     }
 
+    /// A small arm64 kernel (52-bit build, 48-bit run, negative PHYS_OFFSET) with its banner.
+    public static func arm64Kernel() -> ARM64KernelMemoryBuilder {
+        var b = ARM64KernelMemoryBuilder()
+        _ = b.place(Array("Linux version 6.12.0-arm64-test (builder@example) #1 SMP\n\0".utf8))
+        return b
+    }
+
     static func prstatus() -> ELFNote {
         ELFNote(name: "CORE", type: CoreNotes.prstatus, descriptor: x86_64PRStatus(pid: 812, rip: 0xffff_ffff_8100_1234, rsp: 0xffff_c900_0001_0000))
     }
 
     @Sendable static func elf() -> [Seed] {
-        var seeds: [Seed] = [("printk-kernel", printkKernel().buildSparseELF())]
+        var seeds: [Seed] = [("printk-kernel", printkKernel().buildSparseELF()), ("arm64-kernel", arm64Kernel().buildSparseELF())]
         for (name, qemu, is64, order) in [("kdump-64le", false, true, ByteOrder.little), ("qemu-64le", true, true, .little),
                                           ("kdump-32le", false, false, .little), ("kdump-64be", false, true, .big)] {
             var b = ELFCoreBuilder()

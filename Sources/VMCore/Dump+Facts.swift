@@ -121,8 +121,8 @@ public struct LinuxFacts: Sendable, Encodable {
     public var pageTableRoot: String?
     public var pageTableRootSource: String?
     /// arm64: `kimage_voffset`, `PHYS_OFFSET` (two's complement: negative when a 52-bit kernel
-    /// runs with 48-bit VA), the VA width run with and built for, and the linear map's start
-    /// (the virtual address of the lowest physical memory), each with its source.
+    /// runs with 48-bit VA), the VA width run with and built for, and the linear map's offset
+    /// (virtual minus physical address), each with its source.
     public var kimageVoffset: String?
     public var kimageVoffsetSource: String?
     public var physOffset: String?
@@ -130,7 +130,7 @@ public struct LinuxFacts: Sendable, Encodable {
     public var vaBits: Int?
     public var vaBitsConfigured: Int?
     public var vaBitsSource: String?
-    public var linearMapStart: String?
+    public var linearMapOffset: String?
     public var linearMapSource: String?
     /// arm64 `KERNELPACMASK`: the bits pointer authentication uses in return addresses.
     public var pacMask: String?

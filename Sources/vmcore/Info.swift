@@ -39,7 +39,12 @@ struct Info: ParsableCommand {
         if let n = c.flattenedRecords { add("flattened", "\(n) records, read in place") }
         add("byte order", c.byteOrder.description)
         add("architecture", c.architecture)
-        add("page size", "\(c.pageSize)")
+        // QEMU writes aarch64 kdump files in 64 KiB blocks whatever the kernel's page size.
+        if let kernelPage = f.linux?.vmcoreinfoFacts["PAGESIZE"].flatMap({ Int($0) }), kernelPage != c.pageSize {
+            add("page size", "\(c.pageSize) (the dump's blocks; the kernel's pages are \(kernelPage))")
+        } else {
+            add("page size", "\(c.pageSize)")
+        }
         add("kernel release", k.kernelRelease)
         add("kernel version", k.kernelVersion)
         add("kernel banner", f.linux?.kernelBanner)
@@ -91,7 +96,11 @@ struct Info: ParsableCommand {
                 let built = l.vaBitsConfigured.map { $0 == bits ? "" : ", built for \($0)" } ?? ""
                 add("VA bits", "\(bits)\(built) (\(l.vaBitsSource ?? ""))")
             }
-            add("linear map", l.linearMapStart.map { "starts at \($0) (\(l.linearMapSource ?? ""))" })
+            if let offset = l.linearMapOffset, let o = UInt64(offset.dropFirst(2), radix: 16) {
+                // Where the dump's lowest physical address sits in the linear map.
+                let low = m.memoryRanges.first.flatMap { UInt64($0.start.dropFirst(2), radix: 16) } ?? 0
+                add("linear map", "va = pa + \(offset), physical \(hex(low)) at \(hex(low &+ o)) (\(l.linearMapSource ?? ""))")
+            }
             add("PAC mask", l.pacMask)
             add("paging", l.pagingLevels.map { "\($0)-level (\(l.pagingLevelsSource ?? ""))" })
             add("page tables", l.pageTableRoot.map { "\($0) (\(l.pageTableRootSource ?? ""))" })

@@ -149,6 +149,39 @@ struct PanicSummaryTests {
         #expect(p.callTrace == ["process_one_work+0x1c7/0x380", "worker_thread+0x4d/0x380"])
     }
 
+    @Test("an arm64 oops: the fault is the cause, with pc, lr and the call trace")
+    func arm64Oops() throws {
+        // As arch/arm64/mm/fault.c, kernel/traps.c (die) and process.c (__show_regs) print it.
+        let p = try #require(PanicSummary(records: records([
+            "random boot line",
+            "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000",
+            "Mem abort info:", "  ESR = 0x0000000096000045",
+            "Internal error: Oops: 0000000096000045 [#1] SMP",
+            "Modules linked in: my_driver",
+            "CPU: 1 UID: 0 PID: 170 Comm: lab-crasher Not tainted 6.12.117+deb13-cloud-arm64 #1  Debian 6.12.117-1",
+            "pstate: 60400005 (nZCv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)",
+            "pc : my_driver_poll+0x14/0x30 [my_driver]",
+            "lr : process_one_work+0x178/0x3c8",
+            "sp : ffff800082b3bd40",
+            "Call trace:", " my_driver_poll+0x14/0x30 [my_driver]", " process_one_work+0x178/0x3c8", " kthread+0x118/0x128",
+            "Code: d2800001 f9400000 b9000001 d65f03c0 (f9000020)",
+            "Kernel panic - not syncing: Oops: Fatal exception",
+        ])))
+        #expect(p.kind == "BUG")
+        #expect(p.message == "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000")
+        #expect(p.panicMessage == "Kernel panic - not syncing: Oops: Fatal exception")
+        #expect(p.cpu == 1 && p.pid == 170 && p.command == "lab-crasher")
+        #expect(p.rip == nil)
+        #expect(p.pc == "pc : my_driver_poll+0x14/0x30 [my_driver]")
+        #expect(p.lr == "lr : process_one_work+0x178/0x3c8")
+        #expect(p.callTrace == ["my_driver_poll+0x14/0x30 [my_driver]", "process_one_work+0x178/0x3c8", "kthread+0x118/0x128"])
+        let report = PanicReport(panic: p, operatingSystem: .linux).text
+        #expect(report.contains("pc : my_driver_poll+0x14/0x30 [my_driver]\nlr : process_one_work+0x178/0x3c8\nCall Trace:\n"))
+        // A BUG() on arm64 is an "Internal error: Oops - BUG".
+        let bug = try #require(PanicSummary(records: records(["boot", "kernel BUG at mm/slub.c:1:", "Internal error: Oops - BUG: 00000000f2000800 [#1] SMP"])))
+        #expect(bug.kind == "BUG" && bug.message == "kernel BUG at mm/slub.c:1:")
+    }
+
     @Test("hung tasks, soft lockups and warnings are named", arguments: [
         ("INFO: task kworker:12 blocked for more than 120 seconds.", "hung task"),
         ("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [spin:99]", "soft lockup"),

@@ -17,10 +17,13 @@ struct GuestTruth {
             if line.hasPrefix("guest "), let colon = line.lastIndex(of: ":"), let v = UInt64(line[colon...].dropFirst(2).dropFirst(2), radix: 16) {
                 derived[String(line[line.index(line.startIndex, offsetBy: 6)..<colon])] = v
             }
-            // Kernels without CONFIG_KALLSYMS_ALL: the lab adds System.map + KASLR offset.
-            if line.hasPrefix("kallsyms "), !line.hasPrefix("kallsyms: "), let colon = line.firstIndex(of: ":"),
-               let v = UInt64(line[colon...].dropFirst(2).dropFirst(2), radix: 16) {
-                let name = String(line[line.index(line.startIndex, offsetBy: 9)..<colon])
+            // Kernels without CONFIG_KALLSYMS_ALL: the lab adds System.map + KASLR offset
+            // ("System.map+KASLR linux_banner: 0x… (not in /proc/kallsyms)").
+            for prefix in ["kallsyms ", "System.map+KASLR "] where line.hasPrefix(prefix) && !line.hasPrefix("kallsyms: ") {
+                let rest = line.dropFirst(prefix.count)
+                guard let colon = rest.firstIndex(of: ":"),
+                      let v = UInt64(rest[colon...].dropFirst(4).prefix { $0.isHexDigit }, radix: 16) else { continue }
+                let name = String(rest[..<colon])
                 if kallsyms[name] == nil { kallsyms[name] = v }
             }
             if line.hasPrefix("uname -r: ") { release = String(line.dropFirst(10)) }

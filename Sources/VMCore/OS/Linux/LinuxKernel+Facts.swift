@@ -40,10 +40,8 @@ extension DumpFacts {
             l.vaBits = a.vaBits.value
             l.vaBitsConfigured = a.configuredVABits
             l.vaBitsSource = a.vaBits.source
-            if let first = kernel.dump.memory.ranges.first, let start = a.linearAddress(of: first.start) {
-                l.linearMapStart = hex(start)
-                l.linearMapSource = a.linearOffset?.source
-            }
+            l.linearMapOffset = a.linearOffset.map { hex($0.value) }
+            l.linearMapSource = a.linearOffset?.source
             l.pacMask = a.pacMask.map(hex)
             warnings += a.warnings
         }

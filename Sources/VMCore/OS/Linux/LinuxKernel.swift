@@ -77,7 +77,8 @@ public final class LinuxKernel: Sendable {
 
     /// Finds the kernel's own VMCOREINFO note in memory: an ELF note named "VMCOREINFO" whose
     /// text starts with `OSRELEASE=` (`kernel/vmcore_info.c` builds it at boot in its own page).
-    /// Page starts are searched first, from low addresses up; then every 4-byte position.
+    /// Page starts (every 4 KiB) are searched first, from low addresses up; then every 4-byte
+    /// position.
     static func recoverVMCoreInfo(_ memory: any PhysicalMemory) -> (info: VMCoreInfo, address: UInt64)? {
         let header: [UInt8] = [11, 0, 0, 0]
         let name = Array("VMCOREINFO\0\0".utf8)
@@ -119,7 +120,9 @@ public final class LinuxKernel: Sendable {
                     }
                 }
                 let base = pfn * ps
-                for o in stride(from: 0, to: chunk.count, by: Int(ps)) {
+                // Every 4 KiB boundary is a kernel page start: QEMU writes aarch64 kdump files
+                // in 64 KiB blocks whatever the kernel's page size.
+                for o in stride(from: 0, to: chunk.count, by: min(Int(ps), 4096)) {
                     if let found = candidate(chunk, o, base) { return found }
                 }
                 guard unaligned == nil else { continue }
