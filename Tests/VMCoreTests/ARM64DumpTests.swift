@@ -24,6 +24,9 @@ func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: 
     let facts = try kernel.facts()
     #expect(facts.kernel.kernelRelease == truth.release, "\(path)")
     #expect(facts.linux?.kernelBanner.map { $0 + "\n" } == line, "\(path)")
+    // Found where it lives, in the image's read-only data, and the kernel's own uts version.
+    #expect(facts.linux?.kernelBannerSource?.hasPrefix("kernel rodata at physical ") == true, "\(path)")
+    #expect(facts.kernel.kernelVersion == truth.version, "\(path)")
     #expect(facts.linux?.kimageVoffset == hex(layout.kimageVoffset.value), "\(path)")
     let log = try kernel.kernelLog()
     #expect(log.records.contains { $0.text == marker }, "\(path)")

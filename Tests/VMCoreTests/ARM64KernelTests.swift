@@ -99,3 +99,31 @@ struct ARM64KernelTests {
         #expect(a.vaBits.source == "VMCOREINFO SYMBOL(mem_section) (no TCR_EL1_T1SZ)")
     }
 }
+
+@Suite("init_uts_ns")
+struct UTSNameTests {
+    /// `struct uts_namespace` with `name` at `offset` (5.10: after a `struct kref`).
+    func namespace(offset: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: offset + 65 * 6)
+        for (i, field) in ["Linux", "guest", "5.10.0-32-cloud-arm64", "#1 SMP Debian 5.10.223-1 (2024-08-10)", "aarch64", "(none)"].enumerated() {
+            bytes.replaceSubrange(offset + 65 * i..<offset + 65 * i + field.utf8.count, with: Array(field.utf8))
+        }
+        if offset > 0 { bytes[0] = 1 }  // kref.refcount
+        return bytes
+    }
+
+    @Test("without OFFSET(uts_namespace.name), name is found after the kref (before 5.11)", arguments: [0, 4, 8])
+    func withoutOffset(_ offset: Int) throws {
+        var b = ARM64KernelMemoryBuilder()
+        let ns = b.place(namespace(offset: offset))
+        b.vmcoreinfo = ["SYMBOL(init_uts_ns)=" + String(ns, radix: 16)]
+        let k = try LinuxKernel(dump: try openDump(b.buildSparseELF(), name: "arm64.vmcore"))
+        let uts = try k.utsname()
+        #expect(uts.release == "5.10.0-32-cloud-arm64")
+        #expect(uts.version == "#1 SMP Debian 5.10.223-1 (2024-08-10)")
+        #expect(uts.machine == "aarch64")
+        // An OFFSET the kernel gives is used as it is.
+        b.vmcoreinfo.append("OFFSET(uts_namespace.name)=\(offset)")
+        #expect(try LinuxKernel(dump: try openDump(b.buildSparseELF())).utsname().nodename == "guest")
+    }
+}

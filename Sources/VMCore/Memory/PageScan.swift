@@ -117,6 +117,16 @@ extension PhysicalMemory {
     /// writers that must emit pages in order (a re-filtered or converted dump).
     public func forEachStoredChunk(chunkPages: Int = 256, threads: Int = System.activeProcessorCount,
                                    _ consume: (PageChunk) throws(VMCoreError) -> Void) throws(VMCoreError) {
+        try searchStoredChunks(chunkPages: chunkPages, threads: threads) { (chunk) throws(VMCoreError) -> Bool in
+            try consume(chunk)
+            return false
+        }
+    }
+
+    /// As `forEachStoredChunk`, stopping after the first chunk for which `stop` returns true
+    /// (a search): at most one batch of chunks (one per thread) is decoded past it.
+    public func searchStoredChunks(chunkPages: Int = 256, threads: Int = System.activeProcessorCount,
+                                   _ stop: (PageChunk) throws(VMCoreError) -> Bool) throws(VMCoreError) {
         let chunks = Self.chunks(storedPageRuns(), of: max(1, chunkPages))
         let width = max(1, threads)
         let slots = (0..<width).map { _ in ChunkSlot(pageSize: pageSize, pages: chunkPages) }
@@ -128,7 +138,7 @@ extension PhysicalMemory {
                 slot.failures = readPages(batch[i], into: &slot.bytes, context: slot.context)
             }
             for (i, pfns) in batch.enumerated() {
-                try consume(PageChunk(pfns: pfns, bytes: slots[i].bytes, failures: slots[i].failures))
+                if try stop(PageChunk(pfns: pfns, bytes: slots[i].bytes, failures: slots[i].failures)) { return }
             }
             next += batch.count
         }

@@ -24,7 +24,7 @@ public struct AArch64Layout: Sendable {
 }
 
 extension LinuxKernel {
-    /// `_text` is 64 KiB below `_stext` on arm64 (the image header and `.head.text`).
+    /// `_stext` is 64 KiB above `_text` on arm64 (the image header and `.head.text`).
     static let arm64HeadSize: UInt64 = 0x10000
 
     /// Locates an arm64 kernel from VMCOREINFO: the page-table root `swapper_pg_dir −
@@ -66,8 +66,8 @@ extension LinuxKernel {
         let kaslr = vi.kernelOffset.map { Sourced(value: $0, source: "\(tag) KERNELOFFSET") }
             ?? Sourced(value: 0, source: "not in \(tag) (no KERNELOFFSET)")
         let stext = vi.symbol("_stext")
-        let imageStart = stext.map { $0 &- arm64HeadSize }
-            ?? vi.number("MODULES_END").map { UInt64(bitPattern: $0) &+ kaslr.value }
+        // The search of the image starts at _stext: 6.1 leaves the 64 KiB head below it unmapped.
+        let imageStart = stext ?? vi.number("MODULES_END").map { UInt64(bitPattern: $0) &+ kaslr.value &+ arm64HeadSize }
         var warnings: [String] = []
         // The image mapping the tables hold must be kimage_voffset's.
         if let stext, let pa = try? space.physical(stext), pa != stext &- voffset {

@@ -11,12 +11,19 @@ extension LinuxKernel {
     }
 
     /// `init_uts_ns.name`, read through the page tables (SYMBOL(init_uts_ns) and
-    /// OFFSET(uts_namespace.name) from VMCOREINFO).
+    /// OFFSET(uts_namespace.name) from VMCOREINFO). Kernels that do not give the offset
+    /// (before 5.11, when `name` followed a `struct kref`) have it at 0, 4 or 8: the one where
+    /// `sysname` reads "Linux".
     public func utsname() throws(VMCoreError) -> UTSName {
         guard let info = vmcoreinfo?.value, let ns = info.symbol("init_uts_ns") else {
             throw VMCoreError(.notInDump, file: dump.files[0], "cannot find init_uts_ns", "VMCOREINFO names no SYMBOL(init_uts_ns)")
         }
-        let base = ns &+ (info.offset("uts_namespace.name") ?? 0)
+        var offset = info.offset("uts_namespace.name") ?? 0
+        if info.offset("uts_namespace.name") == nil, let head = try? addressSpace.read(virtual: ns, count: 16) {
+            let linux = Array("Linux\0".utf8)
+            offset = [0, 4, 8].first { head[$0..<$0 + 6].elementsEqual(linux) }.map(UInt64.init) ?? 0
+        }
+        let base = ns &+ offset
         let bytes = try addressSpace.read(virtual: base, count: 65 * 6)
         let r = ByteReader(bytes, file: dump.files[0], base: 0, order: .little)
         return UTSName(sysname: try r.cString(0, 65, "sysname"), nodename: try r.cString(65, 65, "nodename"),

@@ -25,8 +25,8 @@ public final class LinuxKernel: Sendable {
     public let pageTableRoot: Sourced<UInt64>
     /// Kernel virtual memory, through the kernel's page tables.
     public let addressSpace: KernelAddressSpace
-    /// `_text`: where the search of the image's read-only data starts; nil when the dump
-    /// does not say.
+    /// Where the search of the image's read-only data starts (x86-64 `_text`, arm64 `_stext`);
+    /// nil when the dump does not say.
     public let imageStart: UInt64?
     /// The arm64 kernel's layout, on arm64.
     public let aarch64: AArch64Layout?
@@ -104,37 +104,34 @@ public final class LinuxKernel: Sendable {
             return (info, base + UInt64(o + 24))
         }
         let ps = UInt64(memory.pageSize)
-        // One pass over memory: a note at a page start wins at once; the first one elsewhere
-        // is kept in case no page start holds one.
+        // One pass over memory, 4 MiB at a time decoded on every core: a note at a page start
+        // wins at once; the first one elsewhere is kept in case no page start holds one.
         var unaligned: (VMCoreInfo, UInt64)?
-        for run in memory.storedPageRuns() {
-            var pfn = run.lowerBound
-            while pfn < run.upperBound {
-                let n = min(run.upperBound - pfn, 256)
-                defer { pfn += n }
-                // A chunk with a page only partly in memory fails as a whole: read its pages one by one.
-                var chunk = (try? memory.read(physical: pfn * ps, count: Int(n * ps))) ?? []
-                if chunk.isEmpty {
-                    for p in pfn..<pfn + n {
-                        chunk += (try? memory.read(physical: p * ps, count: Int(ps))) ?? [UInt8](repeating: 0, count: Int(ps))
-                    }
-                }
-                let base = pfn * ps
-                // Every 4 KiB boundary is a kernel page start: QEMU writes aarch64 kdump files
-                // in 64 KiB blocks whatever the kernel's page size.
-                for o in stride(from: 0, to: chunk.count, by: min(Int(ps), 4096)) {
-                    if let found = candidate(chunk, o, base) { return found }
-                }
-                guard unaligned == nil else { continue }
-                // The note's name and the text's first key, found by memchr/memcmp; the header
-                // before them must sit at a 4-byte position.
-                var from = 0
-                while let i = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
-                    from = i + 1
-                    if i >= 12, (i - 12) % 4 == 0, let found = candidate(chunk, i - 12, base) { unaligned = found; break }
-                }
+        var found: (VMCoreInfo, UInt64)?
+        try? memory.searchStoredChunks(chunkPages: max(1, (4 << 20) / Int(ps))) { (c: PageChunk) -> Bool in
+            var chunk = c.bytes
+            // Pages that did not decode read as zero, not as what the buffer held before.
+            for f in c.failures where f.pfn >= c.pfns.lowerBound {
+                let at = Int(f.pfn - c.pfns.lowerBound) * Int(ps)
+                if at + Int(ps) <= chunk.count { chunk.replaceSubrange(at..<at + Int(ps), with: repeatElement(0, count: Int(ps))) }
             }
+            let base = c.pfns.lowerBound * ps
+            // Every 4 KiB boundary is a kernel page start: QEMU writes aarch64 kdump files in
+            // 64 KiB blocks whatever the kernel's page size.
+            for o in stride(from: 0, to: chunk.count, by: min(Int(ps), 4096)) {
+                if let hit = candidate(chunk, o, base) { found = hit; return true }
+            }
+            guard unaligned == nil else { return false }
+            // The note's name and the text's first key, found by memchr/memcmp; the header
+            // before them must sit at a 4-byte position.
+            var from = 0
+            while let i = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
+                from = i + 1
+                if i >= 12, (i - 12) % 4 == 0, let hit = candidate(chunk, i - 12, base) { unaligned = hit; break }
+            }
+            return false
         }
+        if let found { return found }
         return unaligned
     }
 }
