@@ -117,6 +117,21 @@ public final class AddressTranslator: Sendable {
         throw outside(va)
     }
 
+    /// The physical address of `va` and how many bytes from it on are physically contiguous
+    /// (at least to the end of its page, at most `limit`): page-table regions read the
+    /// neighbouring entries of the last table walked.
+    public func contiguousRun(_ va: UInt64, limit: UInt64) throws(TranslationError) -> (physical: UInt64, length: UInt64) {
+        for i in regions.indices where regions[i].contains(va) {
+            if case .pageTable(let walker) = regions[i].map {
+                let run = try walker.contiguousRun(va, limit: limit)
+                if run.length > 0 { return run }
+            }
+            let page = try lookup(va)
+            return (page.physical, min(limit, page.pageSize - (va & (page.pageSize - 1))))
+        }
+        throw outside(va)
+    }
+
     static func translate(_ va: UInt64, through array: EntryArray, detailed: Bool) throws(TranslationError) -> Translation {
         let walker = array.walker
         let depth = array.level

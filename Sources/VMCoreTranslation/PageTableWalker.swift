@@ -93,6 +93,44 @@ public final class PageTableWalker: Sendable {
                                "\(form.name) decoded a table at its last level")
     }
 
+    /// The physical address of `va` and how many bytes from it map to consecutive physical
+    /// addresses, up to `limit`: one walk, then the neighbouring entries of the same table, so
+    /// a long read walks once per table instead of once per page (the linear map of an arm64
+    /// kernel is mapped page by page).
+    public func contiguousRun(_ va: UInt64, limit: UInt64) throws(TranslationError) -> (physical: UInt64, length: UInt64) {
+        guard form.isCanonical(va) else { return try (lookup(va).physical, 0) }
+        var table = root
+        for depth in 0..<levels.count {
+            let index = Int((va >> shifts[depth]) & indexMasks[depth])
+            let entry = try self.entry(depth, table: table, index: index, translating: va)
+            switch form.decode(entry, level: depth) {
+            case .notPresent:
+                throw TranslationError(form.notPresentMessage(level: depth),
+                                       "\(levels[depth].name)[\(index)] = \(hexString(entry)) while translating \(hexString(va))")
+            case .table(let next):
+                table = next
+            case .page(let base):
+                let span = spans[depth]
+                let physical = base | (va & (span - 1))
+                var length = span - (va & (span - 1))
+                // The following entries of this table, while they map the following frames.
+                var next = index + 1
+                var expected = base &+ span
+                let count = Int(indexMasks[depth]) + 1
+                while length < limit, next < count, expected != 0 {
+                    let e = try self.entry(depth, table: table, index: next, translating: va &+ length)
+                    guard case .page(let b) = form.decode(e, level: depth), b == expected else { break }
+                    length += span
+                    expected = b &+ span
+                    next += 1
+                }
+                return (physical, min(length, limit))
+            }
+        }
+        throw TranslationError("page-table walk of \(hexString(va)) did not end in a page",
+                               "\(form.name) decoded a table at its last level")
+    }
+
     /// Entry `index` of the table at physical `table` of level `depth`: from the table last read
     /// at that level, else by reading the whole table (or, if that fails, the one entry).
     func entry(_ depth: Int, table: UInt64, index: Int, translating va: UInt64) throws(TranslationError) -> UInt64 {

@@ -69,6 +69,12 @@ struct AArch64TranslationTests {
             #expect(t.physical == highPA | 0x40 * blockSpan + i * g + 9)
             #expect(t.steps.last!.flags.contains("CONT"))
         }
+        // One walk gives the whole physically contiguous run, limited as asked.
+        let run = try w.contiguousRun(runVA + 9, limit: 1 << 40)
+        #expect(run.physical == highPA | 0x40 * blockSpan + 9)
+        #expect(run.length == UInt64(b.contiguousPages) * g - 9)
+        #expect(try w.contiguousRun(runVA, limit: 100).length == 100)
+        #expect(try w.contiguousRun(blockVA + 8, limit: 1 << 40).length == blockSpan - 8)
         // The cached lookup agrees with the walk, for pages and blocks.
         #expect(try w.lookup(blockVA + 16).physical == highPA | 2 * blockSpan + 16)
         #expect(try w.lookup(pageVA).physical == highPA | 7 * g)

@@ -67,17 +67,12 @@ public final class KernelAddressSpace: Sendable {
     public func read(virtual va: UInt64, into buffer: inout [UInt8], bufferOffset: Int = 0, count: Int) throws(VMCoreError) {
         var done = 0
         while done < count {
-            // Gather the pages that are physically contiguous too, and read them at once.
+            // Read what is physically contiguous at once (up to 8 MiB).
             let at = va &+ UInt64(done)
-            let start: (physical: UInt64, pageSize: UInt64)
-            do { start = try translator.lookup(at) } catch { throw self.error(error) }
-            var n = min(count - done, Int(start.pageSize - (at & (start.pageSize - 1))))
-            while done + n < count, n < 8 << 20 {
-                let next = va &+ UInt64(done + n)
-                guard let page = try? translator.lookup(next), page.physical == start.physical &+ UInt64(n) else { break }
-                n += min(count - done - n, Int(page.pageSize - (next & (page.pageSize - 1))))
-            }
-            try memory.read(physical: start.physical, into: &buffer, bufferOffset: bufferOffset + done, count: n)
+            let run: (physical: UInt64, length: UInt64)
+            do { run = try translator.contiguousRun(at, limit: UInt64(min(count - done, 8 << 20))) } catch { throw self.error(error) }
+            let n = Int(run.length)
+            try memory.read(physical: run.physical, into: &buffer, bufferOffset: bufferOffset + done, count: n)
             done += n
         }
     }
