@@ -117,8 +117,15 @@ public final class PageTableWalker: Sendable {
                 var next = index + 1
                 var expected = base &+ span
                 let count = Int(indexMasks[depth]) + 1
+                // The table as the walk just read it (one lock, not one per entry).
+                let bytes = tables.withLock { t -> [UInt8]? in t[depth]?.address == table ? t[depth]?.bytes : nil }
                 while length < limit, next < count, expected != 0 {
-                    let e = try self.entry(depth, table: table, index: next, translating: va &+ length)
+                    let e: UInt64
+                    if let bytes, (next + 1) * entrySize <= bytes.count {
+                        e = Self.load(bytes, next * entrySize, entrySize)
+                    } else {
+                        e = try self.entry(depth, table: table, index: next, translating: va &+ length)
+                    }
                     guard case .page(let b) = form.decode(e, level: depth), b == expected else { break }
                     length += span
                     expected = b &+ span
