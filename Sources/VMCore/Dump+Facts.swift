@@ -174,6 +174,21 @@ public struct FreeBSDFacts: Sendable, Codable {
 }
 
 extension Dump {
+    /// The VMCOREINFO values `info` shows, by their VMCOREINFO key.
+    static func keyFacts(_ info: VMCoreInfo) -> [String: String] {
+        var facts: [String: String] = [:]
+        for key in ["OSRELEASE", "BUILD-ID", "PAGESIZE", "KERNELOFFSET", "CRASHTIME"] {
+            if let v = info[key] { facts[key] = v }
+        }
+        for name in ["swapper_pg_dir", "init_top_pgt", "init_uts_ns", "_stext", "prb", "vmemmap", "mem_section"] {
+            if let v = info.symbol(name) { facts["SYMBOL(\(name))"] = hex(v) }
+        }
+        for name in ["phys_base", "pgtable_l5_enabled", "KERNEL_IMAGE_SIZE", "VA_BITS", "PHYS_OFFSET", "kimage_voffset"] {
+            if let v = info["NUMBER(\(name))"] { facts["NUMBER(\(name))"] = v }
+        }
+        return facts
+    }
+
     /// Gathers the facts `vmcore info` prints. Reads headers and, for kdump-compressed files,
     /// one sequential pass over the page descriptors (for the page counts).
     public func facts() throws(VMCoreError) -> DumpFacts {
@@ -208,18 +223,7 @@ extension Dump {
             // QEMU's sub-header phys_base is unreliable (it parses the decimal value as hex).
             physBase = (kdump.subHeader.physBase, "kdump sub header")
         }
-        var facts: [String: String] = [:]
-        if let info {
-            for key in ["OSRELEASE", "BUILD-ID", "PAGESIZE", "KERNELOFFSET", "CRASHTIME"] {
-                if let v = info[key] { facts[key] = v }
-            }
-            for name in ["swapper_pg_dir", "init_top_pgt", "init_uts_ns", "_stext", "prb", "vmemmap", "mem_section"] {
-                if let v = info.symbol(name) { facts["SYMBOL(\(name))"] = hex(v) }
-            }
-            for name in ["phys_base", "pgtable_l5_enabled", "KERNEL_IMAGE_SIZE", "VA_BITS", "PHYS_OFFSET", "kimage_voffset"] {
-                if let v = info["NUMBER(\(name))"] { facts["NUMBER(\(name))"] = v }
-            }
-        }
+        let facts = info.map(Self.keyFacts) ?? [:]
         let crashTime = info?.crashTime
         var dumpTime: Int64?
         if let kdump, kdump.header.timestampSeconds > 0 { dumpTime = kdump.header.timestampSeconds }

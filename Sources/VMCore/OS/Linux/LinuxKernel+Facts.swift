@@ -23,6 +23,7 @@ extension DumpFacts {
         var l = linux ?? LinuxFacts(vmcoreinfo: false, vmcoreinfoFacts: [:])
         if let info = kernel.vmcoreinfo, kernel.recoveredVMCoreInfoAddress != nil {
             l.vmcoreinfoSource = info.source
+            if l.vmcoreinfoFacts.isEmpty { l.vmcoreinfoFacts = Dump.keyFacts(info.value) }
             self.kernel.kernelRelease = self.kernel.kernelRelease ?? info.value.osRelease
             l.buildID = l.buildID ?? info.value.buildID
         }
