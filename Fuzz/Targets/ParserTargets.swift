@@ -45,6 +45,19 @@ enum ParserTargets {
             }
             return outcome
         },
+        FuzzTarget(name: "kallsyms", summary: "kallsyms tables: _stext, flags, symbol count, token index, then token table, names and addresses",
+                   seeds: Seeds.kallsyms) { input in
+            var outcome = FuzzTarget.Outcome()
+            guard let (tables, stext) = KallsymsInput.decode(input) else { return outcome }
+            switch tables.decode(stext: stext, source: "fuzz") {
+            case .success(let k):
+                for s in k.symbols.prefix(64) { _ = k.symbolize(s.address &+ 1) }
+                _ = k.symbol(named: "_stext")
+            case .failure(let e):
+                outcome.errors.append("kallsyms: \(e)")
+            }
+            return outcome
+        },
         FuzzTarget(name: "page-codec", summary: "one page through zlib, LZO, snappy or zstd: method byte, then the stored bytes",
                    seeds: Seeds.pageCodec) { input in
             var outcome = FuzzTarget.Outcome()
@@ -123,5 +136,59 @@ enum PageWalkInput {
             }
             buffer.replaceSubrange(0..<count, with: bytes[Int(address)..<Int(address) + count])
         }
+    }
+}
+
+/// How the kallsyms target lays out its input: `_stext` (8 bytes), an encoding byte, a
+/// long-names byte, the symbol count (2 bytes), the 256 token-index entries, then three
+/// sections each with a 4-byte length: token table, names, addresses (8-byte words for the
+/// absolute encoding, else 4-byte offsets; relative base and offsets address come from `_stext`).
+public enum KallsymsInput {
+    public static func encode(_ t: KallsymsTables, stext: UInt64, encoding: Kallsyms.AddressEncoding) -> [UInt8] {
+        var w = ByteWriter(order: .little)
+        func end() -> Int { w.bytes.count }
+        w.u64(stext, at: end())
+        w.raw([UInt8(["absolute", "base-relative", "absolute-percpu", "place-relative"].firstIndex(of: encoding.rawValue) ?? 0)], at: end())
+        w.raw([t.longNames ? 1 : 0], at: end())
+        w.u16(UInt16(truncatingIfNeeded: t.numSyms), at: end())
+        for v in t.tokenIndex { w.u16(v, at: end()) }
+        for section in [t.tokenTable, t.names] {
+            w.u32(UInt32(section.count), at: end())
+            w.raw(section, at: end())
+        }
+        if let a = t.addresses {
+            w.u32(UInt32(a.count * 8), at: end())
+            for v in a { w.u64(v, at: end()) }
+        } else {
+            let o = t.offsets ?? []
+            w.u32(UInt32(o.count * 4), at: end())
+            for v in o { w.u32(UInt32(bitPattern: v), at: end()) }
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ input: [UInt8]) -> (KallsymsTables, UInt64)? {
+        let r = ByteReader(input, file: fuzzInputName, base: 0, order: .little)
+        guard let stext = try? r.u64(0, "stext"), let mode = try? r.u8(8, "encoding"), let long = try? r.u8(9, "long"),
+              let count = try? r.u16(10, "count") else { return nil }
+        var index: [UInt16] = []
+        for i in 0..<256 { guard let v = try? r.u16(12 + 2 * i, "index") else { return nil }; index.append(v) }
+        var at = 12 + 512
+        var sections: [[UInt8]] = []
+        for _ in 0..<3 {
+            guard let n = try? r.u32(at, "length"), at + 4 + Int(min(n, 1 << 24)) <= input.count else { return nil }
+            sections.append(Array(input[at + 4..<at + 4 + Int(n)]))
+            at += 4 + Int(n)
+        }
+        var t = KallsymsTables(numSyms: UInt32(count), names: sections[1], tokenTable: sections[0], tokenIndex: index, longNames: long & 1 == 1)
+        let words = ByteReader(sections[2], file: fuzzInputName, base: 0, order: .little)
+        switch mode % 4 {
+        case 0:
+            t.addresses = (0..<sections[2].count / 8).compactMap { try? words.u64($0 * 8, "address") }
+        default:
+            t.offsets = (0..<sections[2].count / 4).compactMap { (try? words.u32($0 * 4, "offset")).map { Int32(bitPattern: $0) } }
+            if mode % 4 == 3 { t.offsetsAddress = stext &+ 0x30_0000 } else { t.relativeBase = stext }
+        }
+        return (t, stext)
     }
 }

@@ -181,6 +181,16 @@ public enum Seeds {
          ("lockless-wrapped", locklessKernel(logLines + logLines + logLines, countBits: 2, sizeBits: 8, reserveLast: true).0.buildKdump())]
     }
 
+    @Sendable static func kallsyms() -> [Seed] {
+        let base: UInt64 = 0xffff_ffff_9400_0000
+        let b = KallsymsBuilder(symbols: [("A", "fixed_percpu_data", 0), ("T", "_text", base), ("T", "_stext", base),
+                                          ("t", "sys_init_module", base + 0x1000), ("D", "linux_banner", base + 0x20_0000),
+                                          ("d", String(repeating: "long_name_", count: 20), base + 0x20_0100)])
+        return [Kallsyms.AddressEncoding.absolute, .baseRelative, .absolutePercpu].map { e in
+            ("kallsyms-\(e.rawValue)", KallsymsInput.encode(b.tables(e, base: base), stext: base, encoding: e))
+        }
+    }
+
     @Sendable static func pagewalk() -> [Seed] {
         var t = PageTableBuilder(size: 0x10000, tablesAt: 0x1000)
         let vas: [UInt64] = [0xffff_ffff_8000_0000, 0xffff_ffff_8020_0000, 0xffff_8880_0000_1000, 0x1000,

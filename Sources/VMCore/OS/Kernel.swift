@@ -49,11 +49,17 @@ extension Kernel {
         guard count >= 0, count <= 1 << 24 else {
             throw VMCoreError(.usage, file: dump.files[0], "cannot read \(count) pointers at \(hex(va))", "\(what): at most 2^24 at once")
         }
+        // The read returns exactly count * size bytes, so each word is there: no per-word
+        // bounds check (or error text) is needed.
         let bytes = try kernelAddressSpace().read(virtual: va, count: count * size)
-        let r = ByteReader(bytes, file: dump.files[0], base: va, order: dump.byteOrder)
+        let little = dump.byteOrder == .little
         var out: [UInt64] = []
         out.reserveCapacity(count)
-        for i in 0..<count { out.append(try r.uint(i * size, width: size, "\(what)[\(i)] at \(hex(va &+ UInt64(i * size)))")) }
+        for i in 0..<count {
+            var v: UInt64 = 0
+            for k in 0..<size { v |= UInt64(bytes[i * size + (little ? k : size - 1 - k)]) << UInt64(8 * k) }
+            out.append(v)
+        }
         return out
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A value and where it came from ("VMCOREINFO", "recovered VMCOREINFO", "page tables (CR3)", …).
 public struct Sourced<Value: Sendable>: Sendable {
     public var value: Value
@@ -30,6 +32,8 @@ public final class LinuxKernel: Sendable {
     public let imageStart: UInt64?
     /// The arm64 kernel's layout, on arm64.
     public let aarch64: AArch64Layout?
+    /// The symbol table, once read (`kallsyms()`).
+    let kallsymsCache = Mutex<Result<Kallsyms, VMCoreError>?>(nil)
 
     /// How an architecture's locator describes the kernel it found.
     struct Placement {
@@ -141,11 +145,19 @@ extension LinuxKernel: Kernel {
 
     public func kernelAddressSpace() throws(VMCoreError) -> KernelAddressSpace { addressSpace }
 
-    /// A symbol VMCOREINFO names (`init_uts_ns`).
-    public func symbol(_ name: String) -> UInt64? { vmcoreinfo?.value.symbol(name) }
+    /// A symbol VMCOREINFO names (`init_uts_ns`), else one of kallsyms.
+    public func symbol(_ name: String) -> UInt64? {
+        vmcoreinfo?.value.symbol(name) ?? (try? kallsyms())?.symbol(named: name)?.address
+    }
 
     public func unknownSymbolDetail(_ name: String) -> String {
-        vmcoreinfo == nil ? "the dump has no VMCOREINFO to name symbols" : "VMCOREINFO names no SYMBOL(\(name))"
+        if vmcoreinfo == nil { return "the dump has no VMCOREINFO to name symbols" }
+        do {
+            _ = try kallsyms()
+            return "neither VMCOREINFO nor kallsyms names \(name)"
+        } catch {
+            return "VMCOREINFO names no SYMBOL(\(name)), and kallsyms is not readable: \(error.reason)"
+        }
     }
 
     public func messages() throws(VMCoreError) -> KernelMessages {

@@ -1,0 +1,90 @@
+/// Reading the kernel's kallsyms tables from its memory, through the VMCOREINFO kallsyms keys
+/// (Linux 6.0+ and distribution backports; linux.md A4.5).
+extension LinuxKernel {
+    /// The kernel's symbol table, read once and kept.
+    public func kallsyms() throws(VMCoreError) -> Kallsyms {
+        if let done = kallsymsCache.withLock({ $0 }) { return try done.get() }
+        let result: Result<Kallsyms, VMCoreError>
+        do { result = .success(try loadKallsyms()) } catch { result = .failure(error) }
+        kallsymsCache.withLock { $0 = result }
+        return try result.get()
+    }
+
+    /// The kallsyms VMCOREINFO keys this reader needs.
+    static let kallsymsKeys = ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index"]
+
+    func loadKallsyms() throws(VMCoreError) -> Kallsyms {
+        let file = dump.files[0]
+        guard let vi = vmcoreinfo?.value else {
+            throw VMCoreError(.notInDump, file: file, "cannot read kallsyms", "the dump has no VMCOREINFO to find its tables")
+        }
+        let missing = Self.kallsymsKeys.filter { vi.symbol($0) == nil }
+            + (vi.symbol("kallsyms_offsets") == nil && vi.symbol("kallsyms_addresses") == nil ? ["kallsyms_offsets"] : [])
+        guard missing.isEmpty, let namesAt = vi.symbol("kallsyms_names"), let countAt = vi.symbol("kallsyms_num_syms"),
+              let tableAt = vi.symbol("kallsyms_token_table"), let indexAt = vi.symbol("kallsyms_token_index") else {
+            throw VMCoreError(.notInDump, file: file, "cannot read kallsyms",
+                              "\(vmcoreinfo!.source) names no " + missing.map { "SYMBOL(\($0))" }.joined(separator: ", ") + " (the keys came with Linux 6.0)")
+        }
+        guard let stext = vi.symbol("_stext") else {
+            throw VMCoreError(.notInDump, file: file, "cannot read kallsyms", "VMCOREINFO names no SYMBOL(_stext), which tells how the addresses are stored")
+        }
+        func fail(_ e: KallsymsError) -> VMCoreError { VMCoreError(.corrupt, file: file, "kallsyms tables do not decode", e.description) }
+
+        let count = try readInteger(at: countAt, size: 4, "kallsyms_num_syms")
+        guard count > 0, count <= UInt64(KallsymsTables.maxSymbols) else {
+            throw fail(KallsymsError("kallsyms_num_syms at \(hex(countAt)) is \(count)"))
+        }
+        let order = dump.byteOrder
+        let indexBytes = try addressSpace.read(virtual: indexAt, count: 512)
+        let r = ByteReader(indexBytes, file: file, base: indexAt, order: order)
+        var tokenIndex: [UInt16] = []
+        for i in 0..<256 { tokenIndex.append(try r.u16(i * 2, "kallsyms_token_index[\(i)]")) }
+        // The token table ends at the NUL after its largest index.
+        let last = Int(tokenIndex.max() ?? 0)
+        var tokenTable = try addressSpace.read(virtual: tableAt, count: last + 1)
+        while tokenTable.count <= last || !tokenTable[last...].contains(0) {
+            guard tokenTable.count < last + 4096 else { throw fail(KallsymsError("the last token at \(last) of kallsyms_token_table has no end")) }
+            tokenTable += try addressSpace.read(virtual: tableAt &+ UInt64(tokenTable.count), count: 64)
+        }
+        // The names stream, read until it holds `count` entries (at most 64 MiB).
+        let longNames = Self.kernelVersion(vi.osRelease).map { $0 >= (6, 1) } ?? true
+        var names: [UInt8] = []
+        var chunk = min(Int(count) * 16, 1 << 20)
+        while KallsymsTables.namesLength(names, count: Int(count), longNames: longNames) == nil {
+            guard names.count < 64 << 20 else { throw fail(KallsymsError("kallsyms_names is longer than 64 MiB for \(count) symbols")) }
+            names += try addressSpace.read(virtual: namesAt &+ UInt64(names.count), count: chunk)
+            chunk = 1 << 20
+        }
+        var tables = KallsymsTables(numSyms: UInt32(count), names: names, tokenTable: tokenTable, tokenIndex: tokenIndex, longNames: longNames)
+        if let at = vi.symbol("kallsyms_addresses") {
+            tables.addresses = try readPointers(at: at, count: Int(count), "kallsyms_addresses")
+        } else if let at = vi.symbol("kallsyms_offsets") {
+            // The read returns exactly count * 4 bytes: no per-entry bounds to check.
+            let bytes = try addressSpace.read(virtual: at, count: Int(count) * 4)
+            var offsets: [Int32] = []
+            offsets.reserveCapacity(Int(count))
+            for i in 0..<Int(count) {
+                let b = i * 4
+                let v = order == .little
+                    ? UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
+                    : UInt32(bytes[b + 3]) | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 1]) << 16 | UInt32(bytes[b]) << 24
+                offsets.append(Int32(bitPattern: v))
+            }
+            tables.offsets = offsets
+            tables.offsetsAddress = at
+            if let base = vi.symbol("kallsyms_relative_base") { tables.relativeBase = try readPointer(at: base, "kallsyms_relative_base") }
+        }
+        switch tables.decode(stext: stext, source: "VMCOREINFO kallsyms keys") {
+        case .success(let k): return k
+        case .failure(let e): throw fail(e)
+        }
+    }
+
+    /// (major, minor) of an OSRELEASE such as "6.12.117+deb13-cloud-arm64".
+    static func kernelVersion(_ release: String?) -> (Int, Int)? {
+        guard let release else { return nil }
+        let parts = release.split(separator: ".", maxSplits: 2)
+        guard parts.count >= 2, let major = Int(parts[0]), let minor = Int(parts[1].prefix { $0.isNumber }) else { return nil }
+        return (major, minor)
+    }
+}
