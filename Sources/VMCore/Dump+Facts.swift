@@ -67,6 +67,8 @@ public struct MemoryFacts: Sendable, Encodable {
         public var pid: UInt32
         public var pc: String
         public var sp: String
+        /// `pc` as `symbol+offset/size`, when the kernel's symbols name it.
+        public var pcSymbol: String?
     }
 
     public struct QEMUCPU: Sendable, Codable {
@@ -241,7 +243,7 @@ extension Dump {
             memoryBytes: ranges.reduce(0) { $0 + $1.size },
             pages: MemoryFacts.Pages(present: pages.present, zero: pages.zero, excluded: pages.excluded, missing: pages.missing),
             cpuCount: kdump.map { Int($0.header.nrCPUs) } ?? (cpus.isEmpty ? nil : cpus.count),
-            cpus: cpus.map { MemoryFacts.CPU(index: $0.index, pid: $0.pid, pc: hex($0.pc), sp: hex($0.sp)) },
+            cpus: cpus.map { MemoryFacts.CPU(index: $0.index, pid: $0.pid, pc: hex($0.pc), sp: hex($0.sp), pcSymbol: nil) },
             qemuCPUs: qemuCPUs.enumerated().map { MemoryFacts.QEMUCPU(index: $0.offset, cr3: hex($0.element.cr3), idtBase: hex($0.element.idtBase), rip: hex($0.element.rip)) })
         let kernel = KernelFacts(
             operatingSystem: operatingSystem, kernelRelease: release,

@@ -82,7 +82,7 @@ struct Info: ParsableCommand {
         // A FreeBSD dump carries no CPU notes: say nothing of CPUs unless there are some.
         if !(f.freebsd != nil && m.cpus.isEmpty) { add("CPUs", m.cpuCount.map(String.init) ?? "\(m.cpus.count)") }
         flush()
-        for cpu in m.cpus { out += "  cpu \(cpu.index): pid \(cpu.pid)  pc \(cpu.pc)  sp \(cpu.sp)\n" }
+        for cpu in m.cpus { out += "  cpu \(cpu.index): pid \(cpu.pid)  pc \(cpu.pc)\(cpu.pcSymbol.map { " (\($0))" } ?? "")  sp \(cpu.sp)\n" }
         for q in m.qemuCPUs { out += "  cpu \(q.index) (QEMU state): cr3 \(q.cr3)  idt \(q.idtBase)  rip \(q.rip)\n" }
         if let l = f.linux {
             add("VMCOREINFO", l.vmcoreinfo ? "present" : (l.vmcoreinfoSource.map { "absent from the dump; \($0)" } ?? "absent"))

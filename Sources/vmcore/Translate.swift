@@ -35,7 +35,7 @@ struct Translate: ParsableCommand {
             print(try jsonText(TranslationJSON(t, root: how.root, rootSource: how.source)))
             return
         }
-        print("\(hex(va)) (\(how.name), root \(hex(how.root)) from \(how.source))")
+        print("\(hex(va))\(k.symbolize(va).map { " = \($0)" } ?? "") (\(how.name), root \(hex(how.root)) from \(how.source))")
         for s in t.steps {
             let entry = String(s.entry, radix: 16).leftPadded(16)
             print("  \(s.level.uppercased().padRight(4)) table \(hex(s.tableAddress))  [\(String(s.index).leftPadded(3, " "))]  \(entry)  \(s.flags.joined(separator: " "))")

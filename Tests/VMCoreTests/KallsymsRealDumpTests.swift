@@ -48,6 +48,36 @@ struct KallsymsSharedDumpTests {
     }
 }
 
+@Suite("CPU program counters named as crash and drgn name them", .enabled(if: sharedDumps != nil, "../shared/dumps is absent beside this checkout: skipped"))
+struct SymbolizedCPUTests {
+    @Test("x86-64: crash 8.0.6's 'exception RIP: name+offset' lines")
+    func crashRIP() throws {
+        let folder = sharedDumps!.appendingPathComponent("linux-6.1-x86_64-kdump")
+        let crash = try String(contentsOf: folder.appendingPathComponent("ref/vmcore.kdump-zlib-d31/crash-8.0.6.txt"), encoding: .utf8)
+        // "[exception RIP: native_safe_halt+11]": decimal offset.
+        let rips = crash.split(separator: "\n").compactMap { line -> String? in
+            guard let r = line.range(of: "[exception RIP: ") else { return nil }
+            let named = line[r.upperBound...].prefix { $0 != "]" }
+            guard let plus = named.lastIndex(of: "+"), let off = UInt64(named[named.index(after: plus)...]) else { return nil }
+            return "\(named[..<plus])+\(hex(off))"
+        }
+        #expect(!rips.isEmpty)
+        let facts = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.kdump-zlib-d31").path)).facts()
+        let ours = facts.memory.cpus.compactMap { $0.pcSymbol?.split(separator: "/").first.map(String.init) }
+        for rip in Set(rips) { #expect(ours.contains(rip), "\(rip) in \(ours)") }
+    }
+
+    @Test("arm64: the crashed CPU stopped in __delay_cycles, drgn's first non-inline frame")
+    func arm64() throws {
+        let folder = sharedDumps!.appendingPathComponent("linux-6.12-arm64-qemu")
+        guard FileManager.default.fileExists(atPath: folder.path) else { return }
+        let drgn = try String(contentsOf: folder.appendingPathComponent("ref/vmcore.elf/drgn-dwarf.txt"), encoding: .utf8)
+        #expect(drgn.contains("#1  __delay_cycles "))
+        let facts = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.elf.zst").path)).facts()
+        #expect(facts.memory.cpus[1].pcSymbol?.hasPrefix("__delay_cycles+") == true)
+    }
+}
+
 @Suite("kallsyms against System.map (set VMCORE_ARM64_LAB)", .enabled(if: arm64Lab != nil, "VMCORE_ARM64_LAB is not set: skipped"))
 struct KallsymsSystemMapTests {
     @Test("the 6.12 arm64 kernel (CONFIG_KALLSYMS_ALL): at least 99.9 % of System.map's text and data at the same address")

@@ -24,6 +24,12 @@ public protocol Kernel: AnyObject, Sendable {
 }
 
 extension Kernel {
+    /// `address` as `symbol+0xoffset/0xsize` (`[module]` after it for a module), when the
+    /// kernel's symbols name it.
+    public func symbolize(_ address: UInt64) -> String? {
+        (self as? LinuxKernel)?.symbolized(address)
+    }
+
     /// A kernel virtual address as users type it: `0x…` hex, decimal, or a symbol name.
     public func resolve(_ text: String) throws(VMCoreError) -> UInt64 {
         if let a = parseAddress(text) { return a }

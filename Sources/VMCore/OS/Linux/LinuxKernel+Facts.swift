@@ -29,6 +29,12 @@ extension DumpFacts {
         }
         l.kaslrOffset = hex(kernel.kaslrOffset.value)
         l.kaslrOffsetSource = kernel.kaslrOffset.source
+        // The CPUs' program counters, named when kallsyms can (kernel addresses only).
+        for i in memory.cpus.indices {
+            if let pc = UInt64(memory.cpus[i].pc.dropFirst(2), radix: 16), pc >> 63 == 1 {
+                memory.cpus[i].pcSymbol = kernel.symbolized(pc)
+            }
+        }
         if let pb = kernel.physBase {
             l.physBase = hex(pb.value)
             l.physBaseSource = pb.source

@@ -10,6 +10,14 @@ extension LinuxKernel {
         return try result.get()
     }
 
+    /// `address` as `symbol+0xoffset/0xsize`, when kallsyms names it (read once; nil when the
+    /// table cannot be read).
+    public func symbolized(_ address: UInt64) -> String? {
+        guard let hit = (try? kallsyms())?.symbolize(address) else { return nil }
+        return "\(hit.symbol.name)+\(hex(hit.offset))" + (hit.symbol.size.map { "/\(hex($0))" } ?? "")
+            + (hit.symbol.module.map { " [\($0)]" } ?? "")
+    }
+
     /// The kallsyms VMCOREINFO keys this reader needs.
     static let kallsymsKeys = ["kallsyms_names", "kallsyms_num_syms", "kallsyms_token_table", "kallsyms_token_index"]
 
