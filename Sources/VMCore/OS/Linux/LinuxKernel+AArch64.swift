@@ -50,7 +50,7 @@ extension LinuxKernel {
             running = Sourced(value: 64 - Int(t1sz), source: "\(tag) TCR_EL1_T1SZ")
         } else if configured == 52, pageSize != 65536, let ms = vi.symbol("mem_section") {
             // 5.4–5.8 give no T1SZ: a 52-bit kernel that fell back to 48 bits has its linear
-            // map below bit 51 (makedumpfile's guess).
+            // map at 0xffff… (bit 51 set); running 52-bit, below 0xfff8… (makedumpfile's guess).
             running = Sourced(value: ms >> 51 & 1 == 1 ? 48 : 52, source: "\(tag) SYMBOL(mem_section) (no TCR_EL1_T1SZ)")
         } else {
             running = Sourced(value: configured, source: configuredSource)
