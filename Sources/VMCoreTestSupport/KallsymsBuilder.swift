@@ -20,7 +20,8 @@ public struct KallsymsBuilder {
         var index: [UInt16] = []
         for b in 0..<256 {
             index.append(UInt16(table.count))
-            if b >= 1, b <= tokens.count { table += Array(tokens[b - 1].utf8) } else if b != 0 { table.append(UInt8(b)) }
+            // Byte 0 never occurs in a name: its token is any non-empty string, as in a kernel.
+            if b >= 1, b <= tokens.count { table += Array(tokens[b - 1].utf8) } else { table.append(b == 0 ? 0x7e : UInt8(b)) }
             table.append(0)
         }
         return (table, index)
@@ -77,5 +78,39 @@ public struct KallsymsBuilder {
             t.offsetsAddress = offsetsAddress
         }
         return t
+    }
+
+    /// The tables as a kernel before 6.4 lays them out in its read-only data, each 8-byte
+    /// aligned: base-relative offsets, `kallsyms_relative_base`, `kallsyms_num_syms`, the
+    /// names, the markers, the token table and index. `lead` bytes of other data come first.
+    public func layout(relativeBase: UInt64, lead: Int = 64) -> (bytes: [UInt8], tokenIndexAt: Int) {
+        var w = ByteWriter(order: .little)
+        func align() { w.grow(to: (w.bytes.count + 7) / 8 * 8) }
+        w.raw([UInt8](repeating: 0x5a, count: lead), at: 0)
+        align()
+        for s in symbols { w.u32(UInt32(truncatingIfNeeded: s.address &- relativeBase), at: w.bytes.count) }
+        align()
+        w.u64(relativeBase, at: w.bytes.count)
+        w.u32(UInt32(symbols.count), at: w.bytes.count)
+        align()
+        let stream = names
+        w.raw(stream, at: w.bytes.count)
+        align()
+        // A marker per 256 symbols: the offset of symbol 256k in the names stream.
+        var offset = 0, i = 0
+        while i < symbols.count {
+            if i % 256 == 0 { w.u32(UInt32(offset), at: w.bytes.count) }
+            let length = Int(stream[offset])
+            offset += length >= 0x80 && longNames ? 2 + ((length & 0x7f) | Int(stream[offset + 1]) << 7) : 1 + length
+            i += 1
+        }
+        align()
+        let (table, index) = tokenTables
+        w.raw(table, at: w.bytes.count)
+        align()
+        let indexAt = w.bytes.count
+        for v in index { w.u16(v, at: w.bytes.count) }
+        w.raw([UInt8](repeating: 0xa5, count: 32), at: w.bytes.count)
+        return (w.bytes, indexAt)
     }
 }

@@ -28,6 +28,10 @@ func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: 
     #expect(facts.linux?.kernelBannerSource?.hasPrefix("kernel rodata at physical ") == true, "\(path)")
     #expect(facts.kernel.kernelVersion == truth.version, "\(path)")
     #expect(facts.linux?.kimageVoffset == hex(layout.kimageVoffset.value), "\(path)")
+    // kallsyms: through the VMCOREINFO keys from 6.0, found by structure before (5.10).
+    let k = try kernel.kallsyms()
+    #expect(k.symbol(named: "_stext")?.address == stext, "\(path)")
+    #expect(k.source.hasPrefix(truth.release.hasPrefix("5.") ? "found by structure" : "VMCOREINFO kallsyms keys"), "\(path): \(k.source)")
     let log = try kernel.kernelLog()
     #expect(log.records.contains { $0.text == marker }, "\(path)")
     let panic = try #require(PanicSummary(records: log.records), "\(path)")

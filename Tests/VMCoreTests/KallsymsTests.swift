@@ -75,6 +75,45 @@ struct KallsymsTests {
     }
 }
 
+@Suite("kallsyms found by structure (kernels without the VMCOREINFO keys)")
+struct KallsymsFinderTests {
+    /// Enough symbols for several markers.
+    static func many(_ count: Int) -> [(type: Character, name: String, address: UInt64)] {
+        let base: UInt64 = 0xffff_8000_1000_0000
+        return [("T", "_text", base), ("T", "_stext", base + 0x1_0000)]
+            + (2..<count).map { ("t", "sys_function_\($0)", base + 0x1_0000 + UInt64($0) * 0x40) }
+    }
+
+    @Test("token index, token table, markers and num_syms located; the tables decode", arguments: [3, 300, 1000])
+    func find(_ count: Int) throws {
+        let b = KallsymsBuilder(symbols: Self.many(count))
+        let relativeBase: UInt64 = 0xffff_8000_1000_0000
+        let (bytes, indexAt) = b.layout(relativeBase: relativeBase, lead: 200)
+        let found = KallsymsFinder.find(in: bytes, littleEndian: true, longNames: true)
+        let f = try #require(found, "no tables found in \(bytes.count) bytes")
+        #expect(f.tokenIndex == indexAt)
+        #expect(f.count == UInt32(count))
+        #expect(f.names == f.numSyms + 8)
+        // What the loader does next: the offsets before num_syms, then decode.
+        var t = KallsymsTables(numSyms: f.count, names: Array(bytes[f.names..<f.markers]), tokenTable: Array(bytes[f.tokenTable..<f.tokenIndex]),
+                               tokenIndex: b.tokenTables.index, longNames: true)
+        let offsetsAt = f.numSyms - 8 - (count * 4 + 7) / 8 * 8
+        t.offsets = (0..<count).map { i in Int32(bitPattern: UInt32(bytes[offsetsAt + 4 * i]) | UInt32(bytes[offsetsAt + 4 * i + 1]) << 8
+                                                  | UInt32(bytes[offsetsAt + 4 * i + 2]) << 16 | UInt32(bytes[offsetsAt + 4 * i + 3]) << 24) }
+        t.relativeBase = relativeBase
+        let k = try t.decode(stext: relativeBase + 0x1_0000, source: "test").get()
+        #expect(k.symbols.map(\.name) == Self.many(count).map(\.name))
+    }
+
+    @Test("nothing shaped like the tables: nothing found")
+    func notFound() {
+        let zeros = KallsymsFinder.find(in: [UInt8](repeating: 0, count: 8192), littleEndian: true, longNames: true)
+        #expect(zeros == nil)
+        let noise = KallsymsFinder.find(in: (0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }, littleEndian: true, longNames: true)
+        #expect(noise == nil)
+    }
+}
+
 extension Result where Failure == KallsymsError {
     var failureText: String? { if case .failure(let e) = self { e.description } else { nil } }
 }

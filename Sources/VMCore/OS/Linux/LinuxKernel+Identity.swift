@@ -69,9 +69,15 @@ extension LinuxKernel {
 
     /// Physical ranges of the kernel image mapped read-only and non-executable (its rodata),
     /// from the kernel-image page tables: at most 64 MiB from `_text`, stopping at the first hole.
-    func readOnlyImageRegions() -> [Range<UInt64>] {
-        guard let text = imageStart else { return [] }
+    func readOnlyImageRegions() -> [Range<UInt64>] { readOnlyImage().physical }
+
+    /// The same read-only data as kernel virtual ranges.
+    func readOnlyImageVirtualRanges() -> [Range<UInt64>] { readOnlyImage().virtual }
+
+    func readOnlyImage() -> (physical: [Range<UInt64>], virtual: [Range<UInt64>]) {
+        guard let text = imageStart else { return ([], []) }
         var regions: [Range<UInt64>] = []
+        var virtual: [Range<UInt64>] = []
         var va = text
         // Addresses wrap as the kernel's do: a damaged KASLR offset must not trap here.
         while va &- text < 64 << 20 {
@@ -82,10 +88,11 @@ extension LinuxKernel {
             if Self.isReadOnlyData(flags), t.physical < t.physical &+ (end - va) {
                 let start = t.physical, stop = t.physical &+ (end - va)
                 if let last = regions.last, last.upperBound == start { regions[regions.count - 1] = last.lowerBound..<stop } else { regions.append(start..<stop) }
+                if let last = virtual.last, last.upperBound == va { virtual[virtual.count - 1] = last.lowerBound..<end } else { virtual.append(va..<end) }
             }
             va = end
         }
-        return regions
+        return (regions, virtual)
     }
 
     /// True for an entry that maps data read-only and never executable: x86-64 NX without RW,

@@ -28,13 +28,12 @@ extension LinuxKernel {
         }
         let missing = Self.kallsymsKeys.filter { vi.symbol($0) == nil }
             + (vi.symbol("kallsyms_offsets") == nil && vi.symbol("kallsyms_addresses") == nil ? ["kallsyms_offsets"] : [])
-        guard missing.isEmpty, let namesAt = vi.symbol("kallsyms_names"), let countAt = vi.symbol("kallsyms_num_syms"),
-              let tableAt = vi.symbol("kallsyms_token_table"), let indexAt = vi.symbol("kallsyms_token_index") else {
-            throw VMCoreError(.notInDump, file: file, "cannot read kallsyms",
-                              "\(vmcoreinfo!.source) names no " + missing.map { "SYMBOL(\($0))" }.joined(separator: ", ") + " (the keys came with Linux 6.0)")
-        }
         guard let stext = vi.symbol("_stext") else {
             throw VMCoreError(.notInDump, file: file, "cannot read kallsyms", "VMCOREINFO names no SYMBOL(_stext), which tells how the addresses are stored")
+        }
+        guard missing.isEmpty, let namesAt = vi.symbol("kallsyms_names"), let countAt = vi.symbol("kallsyms_num_syms"),
+              let tableAt = vi.symbol("kallsyms_token_table"), let indexAt = vi.symbol("kallsyms_token_index") else {
+            return try findKallsyms(stext: stext, missing: missing)
         }
         func fail(_ e: KallsymsError) -> VMCoreError { VMCoreError(.corrupt, file: file, "kallsyms tables do not decode", e.description) }
 
@@ -86,6 +85,68 @@ extension LinuxKernel {
         case .success(let k): return k
         case .failure(let e): throw fail(e)
         }
+    }
+
+    /// Kernels whose VMCOREINFO does not name the tables: find them by their structure in the
+    /// image's read-only data (`KallsymsFinder`), and keep the find only if it decodes `_stext`
+    /// to VMCOREINFO's value.
+    func findKallsyms(stext: UInt64, missing: [String]) throws(VMCoreError) -> Kallsyms {
+        let file = dump.files[0]
+        let longNames = Self.kernelVersion(vmcoreinfo?.value.osRelease).map { $0 >= (6, 1) } ?? false
+        var why = "no kallsyms tables in the kernel image's read-only data"
+        for range in readOnlyImageVirtualRanges() {
+            let size = Int(min(range.upperBound &- range.lowerBound, 48 << 20))
+            var bytes = [UInt8](repeating: 0, count: size)
+            // Pages missing from the dump read as zero: the tables' own pages must be there.
+            var at = 0
+            while at < size {
+                let n = min(size - at, 1 << 20)
+                try? addressSpace.read(virtual: range.lowerBound &+ UInt64(at), into: &bytes, bufferOffset: at, count: n)
+                at += n
+            }
+            guard let f = KallsymsFinder.find(in: bytes, littleEndian: dump.byteOrder == .little, longNames: longNames) else { continue }
+            let base = range.lowerBound
+            let n = Int(f.count)
+            let (table, index) = (Array(bytes[f.tokenTable..<f.tokenIndex]), (0..<256).map { i in
+                dump.byteOrder == .little ? UInt16(bytes[f.tokenIndex + 2 * i]) | UInt16(bytes[f.tokenIndex + 2 * i + 1]) << 8
+                                          : UInt16(bytes[f.tokenIndex + 2 * i]) << 8 | UInt16(bytes[f.tokenIndex + 2 * i + 1]) })
+            let tables = KallsymsTables(numSyms: f.count, names: Array(bytes[f.names..<f.markers]), tokenTable: table, tokenIndex: index, longNames: longNames)
+            // Before num_syms: kallsyms_relative_base and the offsets, or the absolute addresses.
+            var candidates: [KallsymsTables] = []
+            let offsetsAt = f.numSyms - 8 - (n * 4 + 7) / 8 * 8
+            if offsetsAt >= 0 {
+                var t = tables
+                t.offsets = (0..<n).map { i in
+                    let b = offsetsAt + 4 * i
+                    let v = UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
+                    return Int32(bitPattern: dump.byteOrder == .little ? v : v.byteSwapped)
+                }
+                var rb: UInt64 = 0
+                for k in 0..<8 { rb |= UInt64(bytes[f.numSyms - 8 + k]) << UInt64(8 * (dump.byteOrder == .little ? k : 7 - k)) }
+                t.relativeBase = rb
+                t.offsetsAddress = base &+ UInt64(offsetsAt)
+                candidates.append(t)
+            }
+            let addressesAt = f.numSyms - n * 8
+            if addressesAt >= 0 {
+                var t = tables
+                t.addresses = (0..<n).map { i in
+                    var v: UInt64 = 0
+                    for k in 0..<8 { v |= UInt64(bytes[addressesAt + 8 * i + k]) << UInt64(8 * (dump.byteOrder == .little ? k : 7 - k)) }
+                    return v
+                }
+                candidates.append(t)
+            }
+            let source = "found by structure at \(hex(base &+ UInt64(f.tokenIndex))) (kallsyms_token_index; VMCOREINFO has no kallsyms keys)"
+            for t in candidates {
+                switch t.decode(stext: stext, source: source) {
+                case .success(let k): return k
+                case .failure(let e): why = "tables found at \(hex(base &+ UInt64(f.tokenIndex))) do not decode: \(e)"
+                }
+            }
+        }
+        throw VMCoreError(.notInDump, file: file, "cannot read kallsyms",
+                          "\(vmcoreinfo!.source) names no " + missing.map { "SYMBOL(\($0))" }.joined(separator: ", ") + " (the keys came with Linux 6.0), and " + why)
     }
 
     /// (major, minor) of an OSRELEASE such as "6.12.117+deb13-cloud-arm64".
