@@ -67,6 +67,22 @@ def measure(cmd, runs=RUNS, discard=False, fastest=False):
     return walls[0] if fastest else walls[len(walls) // 2], max(rsss), last
 
 
+def read_throughput(dump, virtual, physical, length):
+    """`vmcore read` of `length` bytes by virtual and by physical address: MiB/s of each
+    (fastest of 11, a one-page read subtracted to leave start-up and locating the kernel
+    out), or the error."""
+    def timed(kind, address, n):
+        return measure([VMCORE, "read", dump, kind, hex(address), "--length", str(n), "--raw"], runs=11, discard=True, fastest=True)
+    v, _, (_, rc_v, err_v) = timed("--virtual", virtual, length)
+    v0, _, _ = timed("--virtual", virtual, 4096)
+    p, _, (_, rc_p, err_p) = timed("--physical", physical, length)
+    p0, _, _ = timed("--physical", physical, 4096)
+    if rc_v != 0 or rc_p != 0:
+        return None, None, (err_v or err_p).strip()
+    mib = length / 1048576
+    return mib / max(v - v0, 1e-6), mib / max(p - p0, 1e-6), None
+
+
 def fmt_ms(s):
     return "%8.1f ms" % (s * 1000)
 
@@ -123,20 +139,13 @@ def main(dumps):
             text = int(stext, 16)
             phys = (text - int(facts["kimageVoffset"], 16)) & (2**64 - 1)
         if text is not None:
-            n = 8 << 20  # kernel text: present in every dump level
-            # Throughput only: subtract a one-page read (start-up, open, locating the kernel).
-            def timed(kind, address, length):
-                return measure([VMCORE, "read", dump, kind, hex(address), "--length", str(length), "--raw"], runs=11, discard=True, fastest=True)
-            v, _, (_, rc_v, err_v) = timed("--virtual", text, n)
-            v0, _, _ = timed("--virtual", text, 4096)
-            p_, _, (_, rc_p, err_p) = timed("--physical", phys, n)
-            p0, _, _ = timed("--physical", phys, 4096)
-            if rc_v == 0 and rc_p == 0:
-                virt_mibps, phys_mibps = 8 / max(v - v0, 1e-6), 8 / max(p_ - p0, 1e-6)
+            # Kernel text: present in every dump level.
+            virt_mibps, phys_mibps, err = read_throughput(dump, text, phys, 8 << 20)
+            if err is None:
                 print("  read 8 MiB of kernel text  %.0f MiB/s virtual, %.0f MiB/s physical (fastest of 11, one-page reads subtracted) -> virtual is %.2fx physical" % (
                     virt_mibps, phys_mibps, virt_mibps / phys_mibps))
             else:
-                print("  kernel-text reads skipped: %s" % (err_v or err_p).strip())
+                print("  kernel-text reads skipped: %s" % err)
         # arm64: the first memory range (up to 256 MiB) through the linear map, which the
         # kernel maps page by page, against the same bytes read physically.
         linear_ratio = None
@@ -145,20 +154,13 @@ def main(dumps):
             pa = int(r0["start"], 16)
             n = min(int(r0["size"]), 256 << 20)
             va = (pa + int(facts["linearMapOffset"], 16)) & (2**64 - 1)
-            def timed_lin(kind, address, length):
-                return measure([VMCORE, "read", dump, kind, hex(address), "--length", str(length), "--raw"], runs=11, discard=True, fastest=True)
-            v, _, (_, rc_v, err_v) = timed_lin("--virtual", va, n)
-            v0, _, _ = timed_lin("--virtual", va, 4096)
-            p_, _, (_, rc_p, err_p) = timed_lin("--physical", pa, n)
-            p0, _, _ = timed_lin("--physical", pa, 4096)
-            if rc_v == 0 and rc_p == 0:
-                mib = n / 1048576
-                lv, lp = mib / max(v - v0, 1e-6), mib / max(p_ - p0, 1e-6)
+            lv, lp, err = read_throughput(dump, va, pa, n)
+            if err is None:
                 linear_ratio = lv / lp
                 print("  read %d MiB via the linear map  %.0f MiB/s virtual, %.0f MiB/s physical (fastest of 11) -> virtual is %.2fx physical" % (
-                    mib, lv, lp, linear_ratio))
+                    n >> 20, lv, lp, linear_ratio))
             else:
-                print("  linear-map reads skipped: %s" % (err_v or err_p).strip())
+                print("  linear-map reads skipped: %s" % err)
         vmlinux = os.environ.get("VMLINUX")
         # crash needs a whole dump: not run on the sample's pieces.
         if vmlinux and os.path.exists(vmlinux) and os.path.exists("/usr/bin/crash") and "Tests/Fixtures" not in dump:

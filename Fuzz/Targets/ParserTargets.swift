@@ -33,7 +33,9 @@ enum ParserTargets {
             let form = PageWalkInput.forms[Int(input[0]) % PageWalkInput.forms.count]
             let header = ByteReader(Array(input[0..<(1 + 8 * 9)]), file: fuzzInputName, base: 0, order: .little)
             let root = (try? header.u64(1, "root")) ?? 0
-            let memory = PageWalkInput.Memory(bytes: Array(input[(1 + 8 * 9)...]))
+            // The input's tail is physical memory from address 0: every table it names lies in it, or
+            // the walk says the address is not there.
+            let memory = FlatPhysicalMemory(Array(input[(1 + 8 * 9)...]))
             let walker = PageTableWalker(reader: memory, form: form, root: root)
             for i in 0..<8 {
                 let va = (try? header.u64(9 + 8 * i, "address")) ?? 0
@@ -128,19 +130,6 @@ enum PageWalkInput {
         AArch64Paging(granule: 4096, virtualBits: 52, descriptors: .lpa2), AArch64Paging(granule: 16384, virtualBits: 52, descriptors: .lpa2),
         RISCV64Paging(levels: 3), RISCV64Paging(levels: 4), RISCV64Paging(levels: 5),
     ]
-
-    /// The input's tail as physical memory from address 0; every table it names lies in it, or
-    /// the walk says the address is not there.
-    struct Memory: PhysicalReader {
-        let bytes: [UInt8]
-
-        func readPhysical(_ address: UInt64, into buffer: inout [UInt8], count: Int) throws(TranslationError) {
-            guard address <= UInt64(bytes.count), UInt64(count) <= UInt64(bytes.count) - address else {
-                throw TranslationError("physical address \(hex(address)) is not in memory", "memory is \(bytes.count) bytes")
-            }
-            buffer.replaceSubrange(0..<count, with: bytes[Int(address)..<Int(address) + count])
-        }
-    }
 }
 
 /// How the kallsyms target lays out its input: `_stext` (8 bytes), an encoding byte, a

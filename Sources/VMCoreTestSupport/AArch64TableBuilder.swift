@@ -29,15 +29,9 @@ public struct AArch64TableBuilder {
         return d
     }
 
-    public func entry(_ address: UInt64) -> UInt64 {
-        var v: UInt64 = 0
-        for b in (0..<8).reversed() { v = v << 8 | UInt64(memory[Int(address) + b]) }
-        return v
-    }
+    public func entry(_ address: UInt64) -> UInt64 { memory.littleEndian64(at: Int(address)) }
 
-    public mutating func setEntry(_ address: UInt64, _ value: UInt64) {
-        for b in 0..<8 { memory[Int(address) + b] = UInt8(truncatingIfNeeded: value >> UInt64(8 * b)) }
-    }
+    public mutating func setEntry(_ address: UInt64, _ value: UInt64) { memory.setLittleEndian64(value, at: Int(address)) }
 
     /// Maps `va` to `pa` by an entry at `level` (an index into `form.levels`; the last level
     /// maps a page, the others a block of that level's span). Returns the entry's address.
@@ -76,7 +70,8 @@ public struct AArch64TableBuilder {
     }
 }
 
-/// Reads a flat memory image as physical memory from address 0, for translation tests.
+/// Reads a flat memory image as physical memory from address 0, for translation tests and the
+/// page-walk fuzz target.
 public struct FlatPhysicalMemory: PhysicalReader {
     public let bytes: [UInt8]
 

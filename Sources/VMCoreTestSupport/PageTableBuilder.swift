@@ -16,15 +16,9 @@ public struct PageTableBuilder {
         nextTable = tablesAt + 4096
     }
 
-    func entry(_ address: UInt64) -> UInt64 {
-        var v: UInt64 = 0
-        for b in (0..<8).reversed() { v = v << 8 | UInt64(memory[Int(address) + b]) }
-        return v
-    }
+    func entry(_ address: UInt64) -> UInt64 { memory.littleEndian64(at: Int(address)) }
 
-    public mutating func setEntry(_ address: UInt64, _ value: UInt64) {
-        for b in 0..<8 { memory[Int(address) + b] = UInt8(truncatingIfNeeded: value >> UInt64(8 * b)) }
-    }
+    public mutating func setEntry(_ address: UInt64, _ value: UInt64) { memory.setLittleEndian64(value, at: Int(address)) }
 
     /// Maps `va` to `pa` with a page of `size` (4 KiB, 2 MiB or 1 GiB) and extra entry bits.
     /// Returns the physical address of the final entry.

@@ -43,3 +43,17 @@ public func x86_64PRStatus(pid: UInt32, rip: UInt64, rsp: UInt64, order: ByteOrd
     w.u64(rsp, at: 112 + 19 * 8)
     return w.bytes
 }
+
+extension Array where Element == UInt8 {
+    /// The little-endian 64-bit word at `offset` (a page-table entry).
+    public func littleEndian64(at offset: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for b in (0..<8).reversed() { v = v << 8 | UInt64(self[offset + b]) }
+        return v
+    }
+
+    /// Writes `value` as a little-endian 64-bit word at `offset`.
+    public mutating func setLittleEndian64(_ value: UInt64, at offset: Int) {
+        for b in 0..<8 { self[offset + b] = UInt8(truncatingIfNeeded: value >> UInt64(8 * b)) }
+    }
+}

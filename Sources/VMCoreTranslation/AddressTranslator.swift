@@ -122,10 +122,7 @@ public final class AddressTranslator: Sendable {
     /// neighbouring entries of the last table walked.
     public func contiguousRun(_ va: UInt64, limit: UInt64) throws(TranslationError) -> (physical: UInt64, length: UInt64) {
         for i in regions.indices where regions[i].contains(va) {
-            if case .pageTable(let walker) = regions[i].map {
-                let run = try walker.contiguousRun(va, limit: limit)
-                if run.length > 0 { return run }
-            }
+            if case .pageTable(let walker) = regions[i].map { return try walker.contiguousRun(va, limit: limit) }
             let page = try lookup(va)
             return (page.physical, min(limit, page.pageSize - (va & (page.pageSize - 1))))
         }

@@ -57,16 +57,37 @@ public final class PageTableWalker: Sendable {
 
     /// A full walk of `va`, every step recorded (flag names included when `detailed`).
     public func translate(_ va: UInt64, detailed: Bool = true) throws(TranslationError) -> Translation {
+        try checkCanonical(va)
+        return try walk(va, from: 0, table: root, steps: [], detailed: detailed)
+    }
+
+    func checkCanonical(_ va: UInt64) throws(TranslationError) {
         guard form.isCanonical(va) else {
             throw TranslationError("\(hexString(va)) is not a canonical address", form.canonicalRule)
         }
-        return try walk(va, from: 0, table: root, steps: [], detailed: detailed)
     }
 
     /// The walk of `va` from level `first`, whose table is at physical `table`, after `prior`
     /// steps taken elsewhere (an entry array holds the upper levels of some walks).
     public func walk(_ va: UInt64, from first: Int, table start: UInt64, steps prior: [TranslationStep],
                      detailed: Bool) throws(TranslationError) -> Translation {
+        let leaf = try walkToLeaf(va, from: first, table: start, steps: prior, detailed: detailed)
+        let size = spans[leaf.depth]
+        return Translation(virtual: va, physical: leaf.base | (va & (size - 1)), pageSize: size, steps: leaf.steps)
+    }
+
+    /// Where a walk ends: the level and table of the entry that maps `va`, its index, the base
+    /// of the page or block it maps, and the steps taken.
+    struct Leaf {
+        var depth: Int
+        var table: UInt64
+        var index: Int
+        var base: UInt64
+        var steps: [TranslationStep]
+    }
+
+    func walkToLeaf(_ va: UInt64, from first: Int, table start: UInt64, steps prior: [TranslationStep],
+                    detailed: Bool) throws(TranslationError) -> Leaf {
         var table = start
         var steps = prior
         for depth in first..<levels.count {
@@ -84,8 +105,7 @@ public final class PageTableWalker: Sendable {
             case .table(let next):
                 table = next
             case .page(let base):
-                let size = spans[depth]
-                return Translation(virtual: va, physical: base | (va & (size - 1)), pageSize: size, steps: steps)
+                return Leaf(depth: depth, table: table, index: index, base: base, steps: steps)
             }
         }
         // The last level maps a page or nothing: a form that decodes a table there is wrong.
@@ -98,44 +118,30 @@ public final class PageTableWalker: Sendable {
     /// a long read walks once per table instead of once per page (the linear map of an arm64
     /// kernel is mapped page by page).
     public func contiguousRun(_ va: UInt64, limit: UInt64) throws(TranslationError) -> (physical: UInt64, length: UInt64) {
-        guard form.isCanonical(va) else { return try (lookup(va).physical, 0) }
-        var table = root
-        for depth in 0..<levels.count {
-            let index = Int((va >> shifts[depth]) & indexMasks[depth])
-            let entry = try self.entry(depth, table: table, index: index, translating: va)
-            switch form.decode(entry, level: depth) {
-            case .notPresent:
-                throw TranslationError(form.notPresentMessage(level: depth),
-                                       "\(levels[depth].name)[\(index)] = \(hexString(entry)) while translating \(hexString(va))")
-            case .table(let next):
-                table = next
-            case .page(let base):
-                let span = spans[depth]
-                let physical = base | (va & (span - 1))
-                var length = span - (va & (span - 1))
-                // The following entries of this table, while they map the following frames.
-                var next = index + 1
-                var expected = base &+ span
-                let count = Int(indexMasks[depth]) + 1
-                // The table as the walk just read it (one lock, not one per entry).
-                let bytes = tables.withLock { t -> [UInt8]? in t[depth]?.address == table ? t[depth]?.bytes : nil }
-                while length < limit, next < count, expected != 0 {
-                    let e: UInt64
-                    if let bytes, (next + 1) * entrySize <= bytes.count {
-                        e = Self.load(bytes, next * entrySize, entrySize)
-                    } else {
-                        e = try self.entry(depth, table: table, index: next, translating: va &+ length)
-                    }
-                    guard case .page(let b) = form.decode(e, level: depth), b == expected else { break }
-                    length += span
-                    expected = b &+ span
-                    next += 1
-                }
-                return (physical, min(length, limit))
+        try checkCanonical(va)
+        let leaf = try walkToLeaf(va, from: 0, table: root, steps: [], detailed: false)
+        let depth = leaf.depth
+        let span = spans[depth]
+        var length = span - (va & (span - 1))
+        // The following entries of this table, while they map the following frames.
+        var next = leaf.index + 1
+        var expected = leaf.base &+ span
+        let count = Int(indexMasks[depth]) + 1
+        // The table as the walk just read it (one lock, not one per entry).
+        let bytes = tables.withLock { t -> [UInt8]? in t[depth]?.address == leaf.table ? t[depth]?.bytes : nil }
+        while length < limit, next < count, expected != 0 {
+            let e: UInt64
+            if let bytes, (next + 1) * entrySize <= bytes.count {
+                e = Self.load(bytes, next * entrySize, entrySize)
+            } else {
+                e = try self.entry(depth, table: leaf.table, index: next, translating: va &+ length)
             }
+            guard case .page(let b) = form.decode(e, level: depth), b == expected else { break }
+            length += span
+            expected = b &+ span
+            next += 1
         }
-        throw TranslationError("page-table walk of \(hexString(va)) did not end in a page",
-                               "\(form.name) decoded a table at its last level")
+        return (leaf.base | (va & (span - 1)), min(length, limit))
     }
 
     /// Entry `index` of the table at physical `table` of level `depth`: from the table last read

@@ -2,10 +2,18 @@ import Foundation
 import Testing
 import VMCore
 
+/// A guest's `truth.txt` and `marker.txt`, beside its dump in `folder`.
+func guestRecord(_ folder: URL) throws -> (truth: GuestTruth, marker: String) {
+    (try GuestTruth(folder.appendingPathComponent("truth.txt")),
+     try String(contentsOf: folder.appendingPathComponent("marker.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
 /// Checks one genuine arm64 Linux dump against what its guest printed about itself (`truth.txt`
 /// and the lab's LAB-DERIVED block): placement, the banner read by virtual address, the log's
 /// marker and the sysrq panic.
-func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: String = "lab-crasher") throws {
+/// Returns the kernel, for checks of its own.
+@discardableResult
+func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: String = "lab-crasher") throws -> LinuxKernel {
     let dump = try Dump.open(path)
     #expect(dump.architecture == .aarch64, "\(path)")
     let kernel = try LinuxKernel(dump: dump)
@@ -40,6 +48,7 @@ func checkARM64Dump(_ path: String, truth: GuestTruth, marker: String, crasher: 
     #expect(panic.command == crasher, "\(path)")
     // (6.1 and 5.10 arm64 kallsyms lack the static sysrq_handle_crash: the kernel printed a neighbour.)
     #expect(panic.callTrace.contains { $0.hasPrefix("__handle_sysrq+") }, "\(path)")
+    return kernel
 }
 
 @Suite("committed arm64 fixture (Tests/Fixtures/linux-6.12-arm64-small)")
@@ -48,11 +57,8 @@ struct ARM64FixtureTests {
 
     @Test("a window of a real 6.12 arm64 crash: the guest's placement, banner by virtual address, log and panic")
     func window() throws {
-        let truth = try GuestTruth(folder.appendingPathComponent("truth.txt"))
-        let marker = try String(contentsOf: folder.appendingPathComponent("marker.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let path = folder.appendingPathComponent("vmcore.qemu-elf-window.zst").path
-        try checkARM64Dump(path, truth: truth, marker: marker)
-        let kernel = try LinuxKernel(dump: try Dump.open(path))
+        let (truth, marker) = try guestRecord(folder)
+        let kernel = try checkARM64Dump(folder.appendingPathComponent("vmcore.qemu-elf-window.zst").path, truth: truth, marker: marker)
         let layout = try #require(kernel.aarch64)
         #expect(layout.configuredVABits == 52 && layout.vaBits.value == 48)
         #expect(kernel.pagingLevels.value == 4)
@@ -74,11 +80,8 @@ struct SharedARM64DumpTests {
 
     @Test("52-bit kernel on 48-bit hardware: negative PHYS_OFFSET, the guest's placement, banner, log and panic")
     func placement() throws {
-        let truth = try GuestTruth(folder.appendingPathComponent("truth.txt"))
-        let marker = try String(contentsOf: folder.appendingPathComponent("marker.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let path = folder.appendingPathComponent("vmcore.elf.zst").path
-        try checkARM64Dump(path, truth: truth, marker: marker)
-        let kernel = try LinuxKernel(dump: try Dump.open(path))
+        let (truth, marker) = try guestRecord(folder)
+        let kernel = try checkARM64Dump(folder.appendingPathComponent("vmcore.elf.zst").path, truth: truth, marker: marker)
         let layout = try #require(kernel.aarch64)
         #expect(layout.configuredVABits == 52)
         #expect(layout.vaBits.value == 48)
@@ -116,17 +119,15 @@ struct ARM64LabDumpTests {
             for variant in (try? fm.contentsOfDirectory(atPath: dumps.path).sorted()) ?? [] {
                 let dir = dumps.appendingPathComponent(variant)
                 // Only variants the lab has finished: truth.py's LAB-DERIVED block written.
-                guard let truth = try? GuestTruth(dir.appendingPathComponent("truth.txt")), truth.kernelCodeStart != nil,
-                      truth.derived["KASLR offset"] != nil,
-                      let marker = try? String(contentsOf: dir.appendingPathComponent("marker.txt"), encoding: .utf8) else { continue }
+                guard let (truth, marker) = try? guestRecord(dir), truth.kernelCodeStart != nil,
+                      truth.derived["KASLR offset"] != nil else { continue }
                 // bullseye's busybox leaves a script's comm as "sh".
                 let crasher = kver.hasPrefix("5.10.") ? "sh" : "lab-crasher"
                 for file in try fm.contentsOfDirectory(atPath: dir.path).sorted()
                 where file.hasPrefix("vmcore.") && !file.hasSuffix(".txt") && !file.hasSuffix(".log") {
                     // An empty output is a tool that refused (makedumpfile on 6.12 arm64).
                     guard (try? fm.attributesOfItem(atPath: dir.appendingPathComponent(file).path)[.size] as? Int) ?? 0 > 0 else { continue }
-                    try checkARM64Dump(dir.appendingPathComponent(file).path, truth: truth,
-                                       marker: marker.trimmingCharacters(in: .whitespacesAndNewlines), crasher: crasher)
+                    try checkARM64Dump(dir.appendingPathComponent(file).path, truth: truth, marker: marker, crasher: crasher)
                     checked.append("\(kver)/\(variant)/\(file)")
                 }
             }

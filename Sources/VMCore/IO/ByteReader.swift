@@ -28,6 +28,11 @@ public struct ByteReader: Sendable {
     /// An unsigned integer of `width` bytes (1…8) at `offset` within these bytes.
     public func uint(_ offset: Int, width: Int, _ field: String) throws(VMCoreError) -> UInt64 {
         try check(offset, width, field)
+        return load(offset, width)
+    }
+
+    /// The integer at `offset`, already bounds-checked.
+    private func load(_ offset: Int, _ width: Int) -> UInt64 {
         var value: UInt64 = 0
         if order == .little {
             for i in stride(from: width - 1, through: 0, by: -1) { value = value << 8 | UInt64(bytes[offset + i]) }
@@ -35,6 +40,17 @@ public struct ByteReader: Sendable {
             for i in 0..<width { value = value << 8 | UInt64(bytes[offset + i]) }
         }
         return value
+    }
+
+    /// `count` unsigned integers of `width` bytes (1…8) from `offset`: one bounds check for the
+    /// whole array, so a table of 100,000 entries builds no per-entry error text.
+    public func uints(_ offset: Int, count: Int, width: Int, _ field: String) throws(VMCoreError) -> [UInt64] {
+        let (size, overflow) = max(0, count).multipliedReportingOverflow(by: width)
+        guard !overflow else {
+            throw VMCoreError(.corrupt, file: file, offset: base + UInt64(max(0, offset)), "\(field) of \(count) entries is too large")
+        }
+        try check(offset, size, field)
+        return (0..<max(0, count)).map { load(offset + $0 * width, width) }
     }
 
     public func u8(_ offset: Int, _ field: String) throws(VMCoreError) -> UInt8 {

@@ -13,6 +13,9 @@ public protocol Kernel: AnyObject, Sendable {
     func kernelAddressSpace() throws(VMCoreError) -> KernelAddressSpace
     /// The address of a symbol the kernel names, or nil.
     func symbol(_ name: String) -> UInt64?
+    /// `address` as `symbol+0xoffset/0xsize` (`[module]` after it for a module), when the
+    /// kernel's symbols name it.
+    func symbolize(_ address: UInt64) -> String?
     /// Why `name` could not be resolved, for the error `resolve` gives.
     func unknownSymbolDetail(_ name: String) -> String
     /// The kernel log, oldest entry first.
@@ -24,11 +27,8 @@ public protocol Kernel: AnyObject, Sendable {
 }
 
 extension Kernel {
-    /// `address` as `symbol+0xoffset/0xsize` (`[module]` after it for a module), when the
-    /// kernel's symbols name it.
-    public func symbolize(_ address: UInt64) -> String? {
-        (self as? LinuxKernel)?.symbolized(address)
-    }
+    /// No symbols to name addresses with, unless the kernel has its own.
+    public func symbolize(_ address: UInt64) -> String? { nil }
 
     /// A kernel virtual address as users type it: `0x…` hex, decimal, or a symbol name.
     public func resolve(_ text: String) throws(VMCoreError) -> UInt64 {
@@ -55,18 +55,8 @@ extension Kernel {
         guard count >= 0, count <= 1 << 24 else {
             throw VMCoreError(.usage, file: dump.files[0], "cannot read \(count) pointers at \(hex(va))", "\(what): at most 2^24 at once")
         }
-        // The read returns exactly count * size bytes, so each word is there: no per-word
-        // bounds check (or error text) is needed.
         let bytes = try kernelAddressSpace().read(virtual: va, count: count * size)
-        let little = dump.byteOrder == .little
-        var out: [UInt64] = []
-        out.reserveCapacity(count)
-        for i in 0..<count {
-            var v: UInt64 = 0
-            for k in 0..<size { v |= UInt64(bytes[i * size + (little ? k : size - 1 - k)]) << UInt64(8 * k) }
-            out.append(v)
-        }
-        return out
+        return try ByteReader(bytes, file: dump.files[0], base: va, order: dump.byteOrder).uints(0, count: count, width: size, what)
     }
 
     /// The NUL-terminated string at `va`, reading at most `limit` bytes (invalid UTF-8 repaired).

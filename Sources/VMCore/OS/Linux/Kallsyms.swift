@@ -230,20 +230,19 @@ public struct KallsymsTables: Sendable {
         return .success((types, arena, starts))
     }
 
+    /// The encodings these tables can be in: absolute with `kallsyms_addresses`; with
+    /// offsets, the two relative to `kallsyms_relative_base` when there is one, and
+    /// place-relative when the offsets' own address is known.
+    var encodings: [Kallsyms.AddressEncoding] {
+        if addresses != nil { return [.absolute] }
+        guard offsets != nil else { return [] }
+        return (relativeBase != nil ? [.baseRelative, .absolutePercpu] : []) + (offsetsAddress != nil ? [.placeRelative] : [])
+    }
+
     /// The address of symbol `i` in each encoding the tables allow.
     func candidates(_ i: Int) -> [(Kallsyms.AddressEncoding, UInt64)] {
-        if let addresses { return i < addresses.count ? [(.absolute, addresses[i])] : [] }
-        guard let offsets, i < offsets.count else { return [] }
-        let off = offsets[i]
-        var out: [(Kallsyms.AddressEncoding, UInt64)] = []
-        if let base = relativeBase {
-            out.append((.baseRelative, base &+ UInt64(UInt32(bitPattern: off))))
-            out.append((.absolutePercpu, off >= 0 ? UInt64(off) : base &- 1 &- UInt64(bitPattern: Int64(off))))
-        }
-        if let place = offsetsAddress {
-            out.append((.placeRelative, place &+ UInt64(i * 4) &+ UInt64(bitPattern: Int64(off))))
-        }
-        return out
+        guard i < addresses?.count ?? offsets?.count ?? 0 else { return [] }
+        return encodings.map { ($0, address(i, $0)) }
     }
 
     /// The symbol table, its address encoding chosen by where it puts `_stext` (`stext`, from
@@ -268,12 +267,12 @@ public struct KallsymsTables: Sendable {
         }
         var resolved: [UInt64] = []
         resolved.reserveCapacity(count)
-        for i in 0..<count { resolved.append(address(i, encoding)) }
+        for i in 0..<count { resolved.append(address(i, encoding)) }  // `encoding` is one of `encodings`
         return .success(Kallsyms(nameBytes: decoded.names, nameStarts: decoded.starts, types: decoded.types, addresses: resolved,
                                  encoding: encoding, source: source))
     }
 
-    /// Symbol `i`'s address in `encoding`.
+    /// Symbol `i`'s address in `encoding`, one of `encodings`.
     func address(_ i: Int, _ encoding: Kallsyms.AddressEncoding) -> UInt64 {
         switch encoding {
         case .absolute: return addresses![i]

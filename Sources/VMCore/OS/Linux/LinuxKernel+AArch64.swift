@@ -18,9 +18,6 @@ public struct AArch64Layout: Sendable {
     public var linearOffset: Sourced<UInt64>?
     /// Where VMCOREINFO and the page tables disagree.
     public var warnings: [String]
-
-    /// The linear-map address of physical `pa`.
-    public func linearAddress(of pa: UInt64) -> UInt64? { linearOffset.map { pa &+ $0.value } }
 }
 
 extension LinuxKernel {

@@ -30,10 +30,8 @@ extension DumpFacts {
         l.kaslrOffset = hex(kernel.kaslrOffset.value)
         l.kaslrOffsetSource = kernel.kaslrOffset.source
         // The CPUs' program counters, named when kallsyms can (kernel addresses only).
-        for i in memory.cpus.indices {
-            if let pc = UInt64(memory.cpus[i].pc.dropFirst(2), radix: 16), pc >> 63 == 1 {
-                memory.cpus[i].pcSymbol = kernel.symbolized(pc)
-            }
+        for (i, cpu) in kernel.dump.cpus.enumerated() where i < memory.cpus.count && cpu.pc >> 63 == 1 {
+            memory.cpus[i].pcSymbol = kernel.symbolize(cpu.pc)
         }
         if let pb = kernel.physBase {
             l.physBase = hex(pb.value)

@@ -12,7 +12,7 @@ extension LinuxKernel {
 
     /// `address` as `symbol+0xoffset/0xsize`, when kallsyms names it (read once; nil when the
     /// table cannot be read).
-    public func symbolized(_ address: UInt64) -> String? {
+    public func symbolize(_ address: UInt64) -> String? {
         guard let hit = (try? kallsyms())?.symbolize(address) else { return nil }
         return "\(hit.symbol.name)+\(hex(hit.offset))" + (hit.symbol.size.map { "/\(hex($0))" } ?? "")
             + (hit.symbol.module.map { " [\($0)]" } ?? "")
@@ -43,9 +43,8 @@ extension LinuxKernel {
         }
         let order = dump.byteOrder
         let indexBytes = try addressSpace.read(virtual: indexAt, count: 512)
-        let r = ByteReader(indexBytes, file: file, base: indexAt, order: order)
-        var tokenIndex: [UInt16] = []
-        for i in 0..<256 { tokenIndex.append(try r.u16(i * 2, "kallsyms_token_index[\(i)]")) }
+        let tokenIndex = try ByteReader(indexBytes, file: file, base: indexAt, order: order)
+            .uints(0, count: 256, width: 2, "kallsyms_token_index").map { UInt16(truncatingIfNeeded: $0) }
         // The token table ends at the NUL after its largest index.
         let last = Int(tokenIndex.max() ?? 0)
         var tokenTable = try addressSpace.read(virtual: tableAt, count: last + 1)
@@ -66,18 +65,9 @@ extension LinuxKernel {
         if let at = vi.symbol("kallsyms_addresses") {
             tables.addresses = try readPointers(at: at, count: Int(count), "kallsyms_addresses")
         } else if let at = vi.symbol("kallsyms_offsets") {
-            // The read returns exactly count * 4 bytes: no per-entry bounds to check.
             let bytes = try addressSpace.read(virtual: at, count: Int(count) * 4)
-            var offsets: [Int32] = []
-            offsets.reserveCapacity(Int(count))
-            for i in 0..<Int(count) {
-                let b = i * 4
-                let v = order == .little
-                    ? UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
-                    : UInt32(bytes[b + 3]) | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 1]) << 16 | UInt32(bytes[b]) << 24
-                offsets.append(Int32(bitPattern: v))
-            }
-            tables.offsets = offsets
+            tables.offsets = try ByteReader(bytes, file: file, base: at, order: order)
+                .uints(0, count: Int(count), width: 4, "kallsyms_offsets").map { Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) }
             tables.offsetsAddress = at
             if let base = vi.symbol("kallsyms_relative_base") { tables.relativeBase = try readPointer(at: base, "kallsyms_relative_base") }
         }
@@ -107,34 +97,24 @@ extension LinuxKernel {
             guard let f = KallsymsFinder.find(in: bytes, littleEndian: dump.byteOrder == .little, longNames: longNames) else { continue }
             let base = range.lowerBound
             let n = Int(f.count)
-            let (table, index) = (Array(bytes[f.tokenTable..<f.tokenIndex]), (0..<256).map { i in
-                dump.byteOrder == .little ? UInt16(bytes[f.tokenIndex + 2 * i]) | UInt16(bytes[f.tokenIndex + 2 * i + 1]) << 8
-                                          : UInt16(bytes[f.tokenIndex + 2 * i]) << 8 | UInt16(bytes[f.tokenIndex + 2 * i + 1]) })
-            let tables = KallsymsTables(numSyms: f.count, names: Array(bytes[f.names..<f.markers]), tokenTable: table, tokenIndex: index, longNames: longNames)
+            let r = ByteReader(bytes, file: file, base: base, order: dump.byteOrder)
+            let index = try r.uints(f.tokenIndex, count: 256, width: 2, "kallsyms_token_index").map { UInt16(truncatingIfNeeded: $0) }
+            let tables = KallsymsTables(numSyms: f.count, names: Array(bytes[f.names..<f.markers]), tokenTable: Array(bytes[f.tokenTable..<f.tokenIndex]),
+                                        tokenIndex: index, longNames: longNames)
             // Before num_syms: kallsyms_relative_base and the offsets, or the absolute addresses.
             var candidates: [KallsymsTables] = []
             let offsetsAt = f.numSyms - 8 - (n * 4 + 7) / 8 * 8
             if offsetsAt >= 0 {
                 var t = tables
-                t.offsets = (0..<n).map { i in
-                    let b = offsetsAt + 4 * i
-                    let v = UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
-                    return Int32(bitPattern: dump.byteOrder == .little ? v : v.byteSwapped)
-                }
-                var rb: UInt64 = 0
-                for k in 0..<8 { rb |= UInt64(bytes[f.numSyms - 8 + k]) << UInt64(8 * (dump.byteOrder == .little ? k : 7 - k)) }
-                t.relativeBase = rb
+                t.offsets = try r.uints(offsetsAt, count: n, width: 4, "kallsyms_offsets").map { Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) }
+                t.relativeBase = try r.u64(f.numSyms - 8, "kallsyms_relative_base")
                 t.offsetsAddress = base &+ UInt64(offsetsAt)
                 candidates.append(t)
             }
             let addressesAt = f.numSyms - n * 8
             if addressesAt >= 0 {
                 var t = tables
-                t.addresses = (0..<n).map { i in
-                    var v: UInt64 = 0
-                    for k in 0..<8 { v |= UInt64(bytes[addressesAt + 8 * i + k]) << UInt64(8 * (dump.byteOrder == .little ? k : 7 - k)) }
-                    return v
-                }
+                t.addresses = try r.uints(addressesAt, count: n, width: 8, "kallsyms_addresses")
                 candidates.append(t)
             }
             let source = "found by structure at \(hex(base &+ UInt64(f.tokenIndex))) (kallsyms_token_index; VMCOREINFO has no kallsyms keys)"
