@@ -64,6 +64,30 @@ enum ParserTargets {
             }
             return outcome
         },
+        FuzzTarget(name: "btf", summary: "a BTF blob: header, type records, strings; every type described, laid out and decoded",
+                   seeds: Seeds.btf) { input in
+            var outcome = FuzzTarget.Outcome()
+            let btf: BTF
+            do { btf = try BTF(input) } catch {
+                outcome.errors.append("btf: \(error)")
+                return outcome
+            }
+            let memory = Array(input.prefix(512))
+            for id in UInt32(0)..<min(btf.endID, 2048) {
+                _ = (btf.describe(id), btf.size(of: id), btf.resolved(id))
+                guard let t = btf.type(id) else { continue }
+                if t.kind == .struct || t.kind == .union {
+                    _ = btf.layoutText(id)
+                    _ = btf.definitionText(id)
+                    for m in t.members.prefix(8) { _ = btf.member(m.name.isEmpty ? "x" : "\(m.name)[1].\(m.name)", in: id) }
+                }
+                if id < 256 { _ = btf.value(id, in: memory).text(name: "v", symbolize: { _ in nil }) }
+            }
+            _ = (btf.lookup("struct task_struct *"), btf.enumerator("TASK_RUNNING"), btf.variable("runqueues"))
+            // The same bytes as a module's split BTF on top of themselves.
+            if let split = try? BTF(input, base: btf) { _ = split.lookup("list_head").map { split.layoutText($0) } }
+            return outcome
+        },
         FuzzTarget(name: "page-codec", summary: "one page through zlib, LZO, snappy or zstd: method byte, then the stored bytes",
                    seeds: Seeds.pageCodec) { input in
             var outcome = FuzzTarget.Outcome()

@@ -191,6 +191,30 @@ public enum Seeds {
         }
     }
 
+    @Sendable static func btf() -> [Seed] {
+        var b = BTFBuilder()
+        let int = b.int("int", size: 4, signed: true)
+        let ulong = b.int("long unsigned int", size: 8)
+        let char = b.int("char", size: 1, signed: true, char: true)
+        let list = b.pointer(to: b.endID + 1)
+        let head = b.structure("list_head", size: 16, members: [("next", list, 0, 0), ("prev", list, 64, 0)])
+        let comm = b.array(of: char, count: 16, index: int)
+        let state = b.enumeration("task_state", signed: true, values: [("TASK_RUNNING", 0), ("TASK_DEAD", -1)])
+        let anon = b.structure("", size: 8, union: true, members: [("a", int, 0, 0), ("b", ulong, 0, 0)])
+        let proto = b.functionPrototype(returning: int, parameters: [("head", list)])
+        let task = b.structure("task_struct", size: 64, members: [("tasks", head, 0, 0), ("state", state, 128, 0), ("flag", int, 160, 3),
+                                                                    ("", anon, 192, 0), ("comm", comm, 256, 0), ("fn", b.pointer(to: proto), 384, 0)])
+        _ = b.typedef("task_t", b.const(b.volatile(task)))
+        _ = b.enumeration64("big", values: [("BIG", 1 << 40)])
+        let v = b.variable("runqueues", task)
+        _ = b.dataSection(".data..percpu", size: 128, variables: [(v, 0, 64)])
+        _ = b.declTag("tag", b.function("fn", prototype: proto), component: -1)
+        _ = b.typeTag("user", b.float("double", size: 8))
+        var big = b
+        big.littleEndian = false
+        return [("btf-sample", b.bytes), ("btf-sample-big-endian", big.bytes)]
+    }
+
     @Sendable static func pagewalk() -> [Seed] {
         var t = PageTableBuilder(size: 0x10000, tablesAt: 0x1000)
         let vas: [UInt64] = [0xffff_ffff_8000_0000, 0xffff_ffff_8020_0000, 0xffff_8880_0000_1000, 0x1000,

@@ -7,7 +7,19 @@ public func parseAddress(_ text: String) -> UInt64? {
 }
 
 extension String {
+    /// `self` with every `target` (non-empty) replaced, left to right.
     func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while !rest.isEmpty {
+            if rest.hasPrefix(target) {
+                out += replacement
+                rest = rest.dropFirst(target.count)
+            } else {
+                out.append(rest.removeFirst())
+            }
+        }
+        return out
     }
 }
