@@ -141,6 +141,12 @@ public struct LinuxFacts: Sendable, Encodable {
     public var kernelBannerSource: String?
     public var logFormat: String?
     public var logRecords: Int?
+    /// The kernel's symbol table (kallsyms): how many symbols, and how it was found and decoded.
+    public var symbols: Int?
+    public var symbolsSource: String?
+    /// The kernel's types (BTF): how many, and where the blob was found.
+    public var types: Int?
+    public var typesSource: String?
 }
 
 /// What a FreeBSD dump says without a kernel file: the minidump header, the dump-device

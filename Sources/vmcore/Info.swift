@@ -104,6 +104,8 @@ struct Info: ParsableCommand {
             add("PAC mask", l.pacMask)
             add("paging", l.pagingLevels.map { "\($0)-level (\(l.pagingLevelsSource ?? ""))" })
             add("page tables", l.pageTableRoot.map { "\($0) (\(l.pageTableRootSource ?? ""))" })
+            add("symbols", l.symbols.map { "\($0) (\(l.symbolsSource ?? ""))" })
+            add("types", l.types.map { "\($0) (\(l.typesSource ?? ""))" })
         }
         if let e = c.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
         if let b = f.freebsd?.minidump {

@@ -4,10 +4,10 @@ import VMCore
 
 struct Sym: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Kernel symbols from the dump's own kallsyms: name to address, address to name+offset/size, or the whole table.",
+        abstract: "Kernel symbols from the dump's own kallsyms and its modules': name to address, address to name+offset/size, or the whole table.",
         discussion: """
         A name prints its address, type and size; an address (0x-prefixed hex or decimal) prints \
-        the symbol it falls in as name+offset/size. --list prints the table as /proc/kallsyms \
+        the symbol it falls in as name+offset/size, with [module] for a module's. --list prints the table as /proc/kallsyms \
         does, optionally only the names matching a pattern (* and ? wildcards, else a substring).
         """)
 
@@ -42,12 +42,12 @@ struct Sym: ParsableCommand {
         var failed: [String] = []
         for query in operands.dropFirst(files.count) {
             if let address = parseAddress(query) {
-                if let hit = table.symbolize(address) {
+                if let hit = table.symbolize(address) ?? k.moduleSymbolize(address)?.hit {
                     found.append(SymbolJSON(hit.symbol, query: query, offset: hit.offset))
                 } else {
                     failed.append("\(query): no symbol contains \(hex(address))")
                 }
-            } else if let s = table.symbol(named: query) {
+            } else if let s = table.symbol(named: query) ?? k.moduleSymbol(named: query) {
                 found.append(SymbolJSON(s, query: query, offset: nil))
             } else {
                 failed.append("\(query): no such symbol in kallsyms")
@@ -56,15 +56,19 @@ struct Sym: ParsableCommand {
         if let pattern {
             let match = Glob(pattern)
             found += table.symbols.filter { match.matches($0.name) }.map { SymbolJSON($0, query: nil, offset: nil) }
+            // Then each module's, as /proc/kallsyms lists them.
+            for m in (try? k.modules()) ?? [] {
+                found += m.symbols.filter { match.matches($0.name) }.map { SymbolJSON($0, query: nil, offset: nil) }
+            }
         }
         if json {
             print(try jsonText(SymbolsJSON(source: table.source, encoding: table.encoding.rawValue, symbols: found, errors: failed)))
         } else {
             for s in found {
                 if let offset = s.offset {
-                    print("\(s.query ?? s.address) = \(s.name)+\(hex(offset))" + (s.size.map { "/\(hex($0))" } ?? ""))
+                    print("\(s.query ?? s.address) = \(s.name)+\(hex(offset))" + (s.size.map { "/\(hex($0))" } ?? "") + (s.module.map { " [\($0)]" } ?? ""))
                 } else {
-                    print("\(String(s.address.dropFirst(2)).leftPadded(16)) \(s.type) \(s.name)" + (s.size.map { "  (size \(hex($0)))" } ?? ""))
+                    print("\(String(s.address.dropFirst(2)).leftPadded(16)) \(s.type) \(s.name)" + (s.module.map { "\t[\($0)]" } ?? "") + (s.size.map { "  (size \(hex($0)))" } ?? ""))
                 }
             }
             for f in failed { printError("vmcore: \(f)") }

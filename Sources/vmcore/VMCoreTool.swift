@@ -16,7 +16,7 @@ struct VMCoreTool: ParsableCommand {
         (netdump), and vmcore netdump send ships a saved one to such a server.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Sym.self, Check.self, TextdumpCommand.self,
+        subcommands: [Info.self, Panic.self, Dmesg.self, VMCoreInfoCommand.self, Read.self, Translate.self, Sym.self, Mod.self, Types.self, StructCommand.self, Check.self, TextdumpCommand.self,
                       SavecoreCommand.self, Decrypt.self, DumpdevCommand.self, NetdumpdCommand.self, NetdumpCommand.self]
     )
 

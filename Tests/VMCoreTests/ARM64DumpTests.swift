@@ -135,4 +135,34 @@ struct ARM64LabDumpTests {
         #expect(!checked.isEmpty)
         print("arm64 lab dumps checked: \(checked.count)\n  " + checked.joined(separator: "\n  "))
     }
+
+    @Test("BTF on every lab kernel: the central types equal gdb's ptype /o on its DWARF vmlinux; VMCOREINFO agrees; the guest's uname")
+    func btfEveryKernel() throws {
+        let fm = FileManager.default
+        let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first { fm.isExecutableFile(atPath: $0) }
+        for kver in try fm.contentsOfDirectory(atPath: arm64Lab!.path).sorted() where kver.hasSuffix("-arm64") {
+            let dumps = arm64Lab!.appendingPathComponent("\(kver)/dumps")
+            guard let variant = ((try? fm.contentsOfDirectory(atPath: dumps.path)) ?? []).sorted().first(where: {
+                fm.fileExists(atPath: dumps.appendingPathComponent("\($0)/vmcore.elf").path) && (try? guestRecord(dumps.appendingPathComponent($0))) != nil
+            }) else { continue }
+            let dump = dumps.appendingPathComponent("\(variant)/vmcore.elf")
+            let (truth, _) = try guestRecord(dumps.appendingPathComponent(variant))
+            try checkVMCoreInfoAgainstBTF(dump.path)
+            try checkUTSName(dump, truth: truth, direct: !kver.hasPrefix("5.10."))
+            let vmlinux = arm64Lab!.appendingPathComponent("\(kver)/dbg/usr/lib/debug/boot/vmlinux-\(kver)")
+            guard gdb != nil, fm.fileExists(atPath: vmlinux.path) else { print("\(kver): no gdb or DWARF vmlinux; layouts not compared"); continue }
+            let recorded = try temporaryDirectory().appendingPathComponent("gdb-ptype.txt")
+            let p = Process()
+            p.executableURL = repositoryRoot.appendingPathComponent("Scripts/record-ptype.sh")
+            p.arguments = [vmlinux.path, recorded.path]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            let kernel = try LinuxKernel(dump: try Dump.open(dump.path))
+            for (name, text) in try gdbLayouts(recorded) {
+                let t = try kernel.type("struct \(name)")
+                #expect(sameLayout(try t.btf.layoutText(t.id).get(), text), "\(kver): struct \(name)")
+            }
+        }
+    }
 }

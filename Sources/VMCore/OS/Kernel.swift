@@ -4,8 +4,8 @@
 ///
 /// A kernel knows where its address space is and where that came from, how to resolve a
 /// symbol, how to read typed values of its memory, its log, its panic and its facts. Symbols
-/// come from VMCOREINFO (Linux) and the kernel file's symbol table (FreeBSD, `--kernel`) today;
-/// kallsyms and BTF plug in here next.
+/// come from VMCOREINFO and kallsyms (Linux) and the kernel file's symbol table (FreeBSD,
+/// `--kernel`); types from the kernel's BTF (Linux), through `type(_:)` and `object(_:at:)`.
 public protocol Kernel: AnyObject, Sendable {
     var operatingSystem: OperatingSystem { get }
     var dump: Dump { get }
@@ -16,6 +16,8 @@ public protocol Kernel: AnyObject, Sendable {
     /// `address` as `symbol+0xoffset/0xsize` (`[module]` after it for a module), when the
     /// kernel's symbols name it.
     func symbolize(_ address: UInt64) -> String?
+    /// The kernel's own type information (Linux: its BTF), for typed reads (`type(_:)`).
+    func btf() throws(VMCoreError) -> BTF
     /// Why `name` could not be resolved, for the error `resolve` gives.
     func unknownSymbolDetail(_ name: String) -> String
     /// The kernel log, oldest entry first.
@@ -29,6 +31,11 @@ public protocol Kernel: AnyObject, Sendable {
 extension Kernel {
     /// No symbols to name addresses with, unless the kernel has its own.
     public func symbolize(_ address: UInt64) -> String? { nil }
+
+    /// No type information, unless the kernel carries its own.
+    public func btf() throws(VMCoreError) -> BTF {
+        throw VMCoreError(.unsupported, file: dump.files[0], "no BTF for a \(operatingSystem.rawValue) kernel", "types are read from a Linux kernel's BTF")
+    }
 
     /// A kernel virtual address as users type it: `0x…` hex, decimal, or a symbol name.
     public func resolve(_ text: String) throws(VMCoreError) -> UInt64 {

@@ -50,6 +50,18 @@ extension DumpFacts {
             l.pacMask = a.pacMask.map(hex)
             warnings += a.warnings
         }
+        switch Result(catching: { () throws(VMCoreError) in try kernel.kallsyms() }) {
+        case .success(let k):
+            l.symbols = k.count
+            l.symbolsSource = "kallsyms, \(k.encoding.rawValue) addresses, \(k.source)"
+        case .failure(let e): warnings.append("kallsyms not read: \(e.reason)")
+        }
+        switch Result(catching: { () throws(VMCoreError) in try kernel.sourcedBTF() }) {
+        case .success(let b):
+            l.types = Int(b.value.endID) - 1
+            l.typesSource = "BTF, \(b.source)"
+        case .failure(let e): warnings.append("BTF not read: \(e.reason)")
+        }
         l.pagingLevels = kernel.pagingLevels.value
         l.pagingLevelsSource = kernel.pagingLevels.source
         l.pageTableRoot = hex(kernel.pageTableRoot.value)

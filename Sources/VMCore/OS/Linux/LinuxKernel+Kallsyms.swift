@@ -13,9 +13,17 @@ extension LinuxKernel {
     /// `address` as `symbol+0xoffset/0xsize`, when kallsyms names it (read once; nil when the
     /// table cannot be read).
     public func symbolize(_ address: UInt64) -> String? {
-        guard let hit = (try? kallsyms())?.symbolize(address) else { return nil }
+        guard let hit = (try? kallsyms())?.symbolize(address) ?? moduleSymbolize(address)?.hit else { return nil }
         return "\(hit.symbol.name)+\(hex(hit.offset))" + (hit.symbol.size.map { "/\(hex($0))" } ?? "")
             + (hit.symbol.module.map { " [\($0)]" } ?? "")
+    }
+
+    /// The first symbol of a loaded module named `name`.
+    public func moduleSymbol(named name: String) -> KernelSymbol? {
+        for m in (try? modules()) ?? [] {
+            if let s = m.symbols.first(where: { $0.name == name }) { return s }
+        }
+        return nil
     }
 
     /// The kallsyms VMCOREINFO keys this reader needs.

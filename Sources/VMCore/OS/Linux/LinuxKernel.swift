@@ -34,6 +34,10 @@ public final class LinuxKernel: Sendable {
     public let aarch64: AArch64Layout?
     /// The symbol table, once read (`kallsyms()`).
     let kallsymsCache = Mutex<Result<Kallsyms, VMCoreError>?>(nil)
+    /// The kernel's BTF, once read (`btf()`).
+    let btfCache = Mutex<Result<Sourced<BTF>, VMCoreError>?>(nil)
+    /// The loaded modules, once read (`modules()`).
+    let modulesCache = Mutex<Result<[KernelModule], VMCoreError>?>(nil)
 
     /// How an architecture's locator describes the kernel it found.
     struct Placement {
@@ -147,7 +151,7 @@ extension LinuxKernel: Kernel {
 
     /// A symbol VMCOREINFO names (`init_uts_ns`), else one of kallsyms.
     public func symbol(_ name: String) -> UInt64? {
-        vmcoreinfo?.value.symbol(name) ?? (try? kallsyms())?.symbol(named: name)?.address
+        vmcoreinfo?.value.symbol(name) ?? (try? kallsyms())?.symbol(named: name)?.address ?? moduleSymbol(named: name)?.address
     }
 
     public func unknownSymbolDetail(_ name: String) -> String {

@@ -1,0 +1,155 @@
+/// Reading the kernel's own type information (BTF) from its memory (linux.md A7.2,
+/// linux-analysis.md C1.2).
+extension LinuxKernel {
+    /// The vmlinux BTF, read once and kept, with where it was found.
+    public func sourcedBTF() throws(VMCoreError) -> Sourced<BTF> {
+        if let done = btfCache.withLock({ $0 }) { return try done.get() }
+        let result: Result<Sourced<BTF>, VMCoreError>
+        do { result = .success(try loadBTF()) } catch { result = .failure(error) }
+        btfCache.withLock { $0 = result }
+        return try result.get()
+    }
+
+    public func btf() throws(VMCoreError) -> BTF { try sourcedBTF().value }
+
+    /// Largest BTF blob read (vmlinux's is 4–6 MiB).
+    static let maxBTFSize: UInt64 = 64 << 20
+
+    func loadBTF() throws(VMCoreError) -> Sourced<BTF> {
+        let file = dump.files[0]
+        let pointerSize = dump.architecture.pointerSize
+        if let start = symbol("__start_BTF"), let stop = symbol("__stop_BTF") {
+            guard stop > start, stop - start <= Self.maxBTFSize else {
+                throw VMCoreError(.corrupt, file: file, "cannot read BTF", "__start_BTF \(hex(start)) and __stop_BTF \(hex(stop)) do not bound a blob of at most 64 MiB")
+            }
+            let bytes = try addressSpace.read(virtual: start, count: Int(stop - start))
+            do {
+                return Sourced(value: try BTF(bytes, pointerSize: pointerSize), source: "__start_BTF..__stop_BTF at \(hex(start)) (\(symbolSource("__start_BTF")))")
+            } catch {
+                throw VMCoreError(.corrupt, file: file, "BTF at \(hex(start)) does not parse", error.description)
+            }
+        }
+        // Kernels without CONFIG_KALLSYMS_ALL name no __start_BTF: find the header in the
+        // image's read-only data.
+        if let (at, btf) = findBTF(pointerSize: pointerSize) {
+            return Sourced(value: btf, source: "found by its header at \(hex(at)) in the kernel image's read-only data (no __start_BTF symbol)")
+        }
+        var why = "the kernel names no __start_BTF"
+        if vmcoreinfo?.value.symbol("__start_BTF") == nil, case .failure(let e)? = kallsymsCache.withLock({ $0 }) { why = "kallsyms cannot say where __start_BTF is (\(e.message))" }
+        throw VMCoreError(.notInDump, file: file, "cannot read BTF",
+                          "\(why), and no BTF header is in the kernel image's read-only data the dump holds (built without CONFIG_DEBUG_INFO_BTF?)")
+    }
+
+    /// Where the symbol `name` came from, for a source line.
+    func symbolSource(_ name: String) -> String {
+        if vmcoreinfo?.value.symbol(name) != nil { return "VMCOREINFO" }
+        return "kallsyms"
+    }
+
+    /// The first `struct btf_header` (version 1, 24 bytes, types first, then strings) in the
+    /// image's read-only data whose blob parses and describes `struct task_struct`.
+    func findBTF(pointerSize: Int) -> (UInt64, BTF)? {
+        let little = dump.byteOrder == .little
+        let magic: [UInt8] = little ? [0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00] : [0xeb, 0x9f, 0x01, 0x00, 0x00, 0x00, 0x00, 0x18]
+        for range in readOnlyImageVirtualRanges() {
+            var at = range.lowerBound
+            while at < range.upperBound {
+                let n = Int(min(range.upperBound - at, 4 << 20))
+                guard let chunk = try? addressSpace.read(virtual: at, count: n) else { at &+= UInt64(n); continue }
+                var from = 0
+                // The header is 4-byte aligned.
+                while let hit = ByteSearch.firstIndex(of: magic, in: chunk, range: from..<chunk.count) {
+                    from = hit + 1
+                    guard hit % 4 == 0, hit + 24 <= chunk.count else { continue }
+                    let header = Array(chunk[hit..<hit + 24])
+                    let typeOff = BTF.load32(header, 8, little), typeLen = BTF.load32(header, 12, little)
+                    let strOff = BTF.load32(header, 16, little), strLen = BTF.load32(header, 20, little)
+                    let total = 24 + UInt64(max(typeOff + typeLen, strOff &+ strLen))
+                    guard typeOff == 0, strOff == typeLen, total <= Self.maxBTFSize else { continue }
+                    let va = at + UInt64(hit)
+                    guard let bytes = try? addressSpace.read(virtual: va, count: Int(total)),
+                          let btf = try? BTF(bytes, base: nil, pointerSize: pointerSize), btf.lookup("struct task_struct") != nil else { continue }
+                    return (va, btf)
+                }
+                at &+= UInt64(max(n - 32, 1))
+            }
+        }
+        return nil
+    }
+}
+
+/// A type of the kernel's, from its BTF: `kernel.type("struct task_struct")`.
+public struct KernelType: Sendable {
+    public let btf: BTF
+    public let id: UInt32
+    let file: String
+
+    /// How C spells it.
+    public var name: String { btf.describe(id) }
+    /// Bytes it takes (nil for void and functions).
+    public var size: UInt64? { btf.size(of: id) }
+
+    /// The member at `path` (`"thread.sp"`, `"se.vruntime"`, `"pids[1]"`).
+    public func member(_ path: String) throws(VMCoreError) -> BTFMemberLocation {
+        switch btf.member(path, in: id) {
+        case .success(let m): return m
+        case .failure(let e): throw VMCoreError(.notInDump, file: file, "no member '\(path)' in \(name)", e.description)
+        }
+    }
+
+    /// The byte offset of the member at `path`; an error for a bitfield.
+    public func offset(of path: String) throws(VMCoreError) -> UInt64 {
+        let m = try member(path)
+        guard let bytes = m.byteOffset else {
+            throw VMCoreError(.usage, file: file, "\(name).\(path) is a bitfield", "it starts at bit \(m.bitOffset)")
+        }
+        return bytes
+    }
+
+    /// The type of the member at `path`.
+    public func type(of path: String) throws(VMCoreError) -> KernelType {
+        KernelType(btf: btf, id: try member(path).type, file: file)
+    }
+}
+
+extension Kernel {
+    /// The type a C name names in the kernel's BTF: `struct task_struct`, `pid_t`, or a bare
+    /// struct name.
+    public func type(_ spec: String) throws(VMCoreError) -> KernelType {
+        let types = try btf()
+        guard let id = types.lookup(spec) else {
+            throw VMCoreError(.notInDump, file: dump.files[0], "no type '\(spec)' in the kernel's BTF")
+        }
+        return KernelType(btf: types, id: id, file: dump.files[0])
+    }
+
+    /// The value of an enumerator of any enum (`PIDTYPE_PID`, `TASK_COMM_LEN`).
+    public func enumValue(_ name: String) throws(VMCoreError) -> Int64 {
+        guard let e = try btf().enumerator(name) else {
+            throw VMCoreError(.notInDump, file: dump.files[0], "no enumerator '\(name)' in the kernel's BTF")
+        }
+        return e.value
+    }
+
+    /// The object of `type` at kernel virtual address `va`, decoded member by member.
+    public func object(_ type: KernelType, at va: UInt64) throws(VMCoreError) -> BTFValue {
+        guard let size = type.size, size > 0 else {
+            throw VMCoreError(.usage, file: dump.files[0], "\(type.name) has no size to read")
+        }
+        guard size <= 1 << 24 else { throw VMCoreError(.usage, file: dump.files[0], "\(type.name) is \(size) bytes, more than 16 MiB to print") }
+        let bytes = try kernelAddressSpace().read(virtual: va, count: Int(size))
+        return type.btf.value(type.id, in: bytes)
+    }
+
+    /// The member at `path` of the `type` object at `va` (a bitfield cut out).
+    public func object(_ type: KernelType, member path: String, at va: UInt64) throws(VMCoreError) -> BTFValue {
+        let m = try type.member(path)
+        let bits = UInt64(m.bitfieldSize)
+        let size = m.bitfieldSize > 0 ? (m.bitOffset % 8 + bits + 7) / 8 : try type.type(of: path).size ?? 0
+        guard size > 0, size <= 1 << 24 else {
+            throw VMCoreError(.usage, file: dump.files[0], "\(type.name).\(path) has no size to read")
+        }
+        let bytes = try kernelAddressSpace().read(virtual: va &+ m.bitOffset / 8, count: Int(size))
+        return type.btf.value(m.type, in: bytes, bitOffset: m.bitOffset % 8, bitfieldSize: m.bitfieldSize)
+    }
+}
