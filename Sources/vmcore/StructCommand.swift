@@ -11,7 +11,8 @@ struct StructCommand: ParsableCommand {
         sizes as gdb's 'ptype /o' shows it. With an address or symbol, prints the object there \
         member by member: integers in decimal and hex, pointers with the symbol they point to, \
         char arrays as strings, nested structs indented. TYPE may be 'struct NAME', 'union \
-        NAME', a typedef or a bare name; TYPE.member[,member…] prints only those members \
+        NAME', a typedef or a bare name, found in the kernel's BTF and then the loaded modules' \
+        (MODULE:TYPE for one module's); TYPE.member[,member…] prints only those members \
         (paths such as thread.sp or comm[0]).
         """)
 

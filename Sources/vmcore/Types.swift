@@ -7,7 +7,8 @@ struct Types: ParsableCommand {
         abstract: "List the kernel's types from its own BTF: structs, unions, enums, typedefs.",
         discussion: """
         Prints each named type whose name matches the pattern (* and ? wildcards, else a \
-        substring) with its kind and size. Functions, variables and sections are listed with \
+        substring) with its kind and size, the loaded modules' own types after the kernel's \
+        with [module]. Functions, variables and sections are listed with \
         --all. No debuginfo is needed: the types come from the BTF the kernel carries.
         """)
 
@@ -31,7 +32,13 @@ struct Types: ParsableCommand {
         let shown: Set<BTF.Kind> = all ? Set(BTF.Kind.allCases) : [.struct, .union, .enum, .enum64, .typedef, .int, .float]
         var found: [TypeJSON] = []
         for t in btf.summaries() where !t.name.isEmpty && shown.contains(t.kind) && match.matches(t.name) {
-            found.append(TypeJSON(id: t.id, kind: t.kind.name, name: btf.describe(t.id), size: btf.size(of: t.id)))
+            found.append(TypeJSON(id: t.id, kind: t.kind.name, name: btf.describe(t.id), size: btf.size(of: t.id), module: nil))
+        }
+        // Then each module's own types, from its split BTF.
+        for (module, split) in kernel.moduleBTFs() {
+            for t in split.summaries() where t.id >= split.firstID && !t.name.isEmpty && shown.contains(t.kind) && match.matches(t.name) {
+                found.append(TypeJSON(id: t.id, kind: t.kind.name, name: split.describe(t.id), size: split.size(of: t.id), module: module))
+            }
         }
         if json {
             print(try jsonText(found))
@@ -39,7 +46,8 @@ struct Types: ParsableCommand {
         }
         let width = min(found.map(\.name.count).max() ?? 0, 48)
         for t in found {
-            print("\(t.name.padding(toLength: max(width, t.name.count), withPad: " ", startingAt: 0))  \(t.kind.lowercased())" + (t.size.map { "  \($0) bytes" } ?? ""))
+            print("\(t.name.padding(toLength: max(width, t.name.count), withPad: " ", startingAt: 0))  \(t.kind.lowercased())" + (t.size.map { "  \($0) bytes" } ?? "")
+                  + (t.module.map { "  [\($0)]" } ?? ""))
         }
     }
 }
@@ -49,6 +57,7 @@ struct TypeJSON: Encodable {
     var kind: String
     var name: String
     var size: UInt64?
+    var module: String?
 }
 
 /// The kernel of a dump named on the command line; an error for a kernel without BTF.

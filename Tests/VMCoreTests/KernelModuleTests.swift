@@ -65,6 +65,25 @@ struct KernelModuleTests {
         #expect(sym.text == "\(hex(pcs[0])) = \(named)\n")
     }
 
+    @Test("each module's split BTF continues vmlinux's: pvpanic's own struct, laid out as drivers/misc/pvpanic/pvpanic.h declares it")
+    func moduleBTF() throws {
+        let url = sharedDumps!.appendingPathComponent("linux-6.1-x86_64-qemu/vmcore.kdump-zlib")
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let kernel = try LinuxKernel(dump: try Dump.open(url.path))
+        let base = try kernel.btf()
+        let splits = kernel.moduleBTFs()
+        #expect(Set(splits.map(\.module)) == Set(try kernel.modules().map(\.name)))
+        #expect(splits.allSatisfy { $0.btf.firstID == base.endID && $0.btf.base === base })
+        let t = try kernel.type("struct pvpanic_instance")
+        #expect(t.btf !== base && t.size == 32)
+        let members = t.btf.type(t.id)!.members.map { "\(t.btf.declaration($0.type, $0.name))@\($0.bitOffset / 8)" }
+        #expect(members == ["void *base@0", "unsigned int capability@8", "unsigned int events@12", "struct list_head list@16"])
+        #expect(try kernel.type("pvpanic:pvpanic_instance").id == t.id)
+        #expect(caught { try kernel.type("virtio_blk:pvpanic_instance") }?.message == "no type 'pvpanic_instance' in module virtio_blk's BTF")
+        let r = try vmcore(["types", url.path, "pvpanic_*"])
+        #expect(r.text == "struct pvpanic_instance  struct  32 bytes  [pvpanic]\n")
+    }
+
     @Test("arm64 6.12: every module's symbols lie in its memory; names resolve both ways")
     func arm64() throws {
         let url = sharedDumps!.appendingPathComponent("linux-6.12-arm64-qemu/vmcore.elf.zst")

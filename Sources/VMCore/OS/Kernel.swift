@@ -18,6 +18,8 @@ public protocol Kernel: AnyObject, Sendable {
     func symbolize(_ address: UInt64) -> String?
     /// The kernel's own type information (Linux: its BTF), for typed reads (`type(_:)`).
     func btf() throws(VMCoreError) -> BTF
+    /// Loaded modules' own types, each on top of `btf()`.
+    func moduleBTFs() -> [(module: String, btf: BTF)]
     /// Why `name` could not be resolved, for the error `resolve` gives.
     func unknownSymbolDetail(_ name: String) -> String
     /// The kernel log, oldest entry first.
@@ -31,6 +33,9 @@ public protocol Kernel: AnyObject, Sendable {
 extension Kernel {
     /// No symbols to name addresses with, unless the kernel has its own.
     public func symbolize(_ address: UInt64) -> String? { nil }
+
+    /// No modules' types, unless the kernel keeps them.
+    public func moduleBTFs() -> [(module: String, btf: BTF)] { [] }
 
     /// No type information, unless the kernel carries its own.
     public func btf() throws(VMCoreError) -> BTF {

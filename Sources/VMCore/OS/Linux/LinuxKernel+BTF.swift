@@ -114,13 +114,24 @@ public struct KernelType: Sendable {
 
 extension Kernel {
     /// The type a C name names in the kernel's BTF: `struct task_struct`, `pid_t`, or a bare
-    /// struct name.
+    /// struct name; then in the loaded modules' BTF (`struct pvpanic_instance`), or only in
+    /// module `m`'s when the name is `m:TYPE`.
     public func type(_ spec: String) throws(VMCoreError) -> KernelType {
         let types = try btf()
-        guard let id = types.lookup(spec) else {
-            throw VMCoreError(.notInDump, file: dump.files[0], "no type '\(spec)' in the kernel's BTF")
+        if let colon = spec.firstIndex(of: ":") {
+            let module = String(spec[..<colon]), name = String(spec[spec.index(after: colon)...])
+            guard let split = moduleBTFs().first(where: { $0.module == module })?.btf else {
+                throw VMCoreError(.notInDump, file: dump.files[0], "no BTF for module '\(module)'", "the kernel's btf_modules list holds none by that name")
+            }
+            guard let id = split.lookup(name) else { throw VMCoreError(.notInDump, file: dump.files[0], "no type '\(name)' in module \(module)'s BTF") }
+            return KernelType(btf: split, id: id, file: dump.files[0])
         }
-        return KernelType(btf: types, id: id, file: dump.files[0])
+        if let id = types.lookup(spec) { return KernelType(btf: types, id: id, file: dump.files[0]) }
+        for (_, split) in moduleBTFs() {
+            // Only the module's own types: the base's were looked up first.
+            if let id = split.lookup(spec), id >= split.firstID { return KernelType(btf: split, id: id, file: dump.files[0]) }
+        }
+        throw VMCoreError(.notInDump, file: dump.files[0], "no type '\(spec)' in the kernel's BTF")
     }
 
     /// The value of an enumerator of any enum (`PIDTYPE_PID`, `TASK_COMM_LEN`).
@@ -151,5 +162,49 @@ extension Kernel {
         }
         let bytes = try kernelAddressSpace().read(virtual: va &+ m.bitOffset / 8, count: Int(size))
         return type.btf.value(m.type, in: bytes, bitOffset: m.bitOffset % 8, bitfieldSize: m.bitfieldSize)
+    }
+}
+
+/// Modules' own types: each loaded module's split BTF on top of vmlinux's, from the kernel's
+/// `btf_modules` list (CONFIG_DEBUG_INFO_BTF_MODULES; linux-analysis.md C1.2).
+extension LinuxKernel {
+    /// Each module's BTF, in the order of the `btf_modules` list, read once and kept; empty
+    /// when the kernel keeps none.
+    public func moduleBTFs() -> [(module: String, btf: BTF)] {
+        if let done = moduleBTFCache.withLock({ $0 }) { return done }
+        let loaded = (try? loadModuleBTFs()) ?? []
+        moduleBTFCache.withLock { $0 = loaded }
+        return loaded
+    }
+
+    func loadModuleBTFs() throws(VMCoreError) -> [(module: String, btf: BTF)] {
+        let file = dump.files[0]
+        let base = try btf()
+        guard let head = symbol("btf_modules") else { return [] }
+        let entry = try type("struct btf_module"), blob = try type("struct btf"), module = try type("struct module")
+        let listOffset = try entry.offset(of: "list"), btfOffset = try entry.offset(of: "btf"), moduleOffset = try entry.offset(of: "module")
+        let dataOffset = try blob.offset(of: "data"), sizeOffset = try blob.offset(of: "data_size")
+        let nameOffset = try module.offset(of: "name")
+        var out: [(String, BTF)] = []
+        var seen: Set<UInt64> = [head]
+        var node = try readPointer(at: head, "btf_modules.next")
+        while node != head {
+            guard out.count < Self.maxModules, seen.insert(node).inserted else {
+                throw VMCoreError(.corrupt, file: file, "the btf_modules list does not return to its head at \(hex(head))")
+            }
+            let at = node &- listOffset
+            let b = try readPointer(at: at &+ btfOffset, "btf_module.btf")
+            let owner = try readPointer(at: at &+ moduleOffset, "btf_module.module")
+            let name = try readCString(at: owner &+ nameOffset, limit: 64)
+            let data = try readPointer(at: b &+ dataOffset, "btf.data")
+            let size = try readInteger(at: b &+ sizeOffset, size: 4, "btf.data_size")
+            if data != 0, size > 0, size <= Self.maxBTFSize,
+               let bytes = try? kernelAddressSpace().read(virtual: data, count: Int(size)),
+               let split = try? BTF(bytes, base: base, pointerSize: base.pointerSize) {
+                out.append((name, split))
+            }
+            node = try readPointer(at: node, "btf_module.list.next")
+        }
+        return out
     }
 }

@@ -38,6 +38,8 @@ public final class LinuxKernel: Sendable {
     let btfCache = Mutex<Result<Sourced<BTF>, VMCoreError>?>(nil)
     /// The loaded modules, once read (`modules()`).
     let modulesCache = Mutex<Result<[KernelModule], VMCoreError>?>(nil)
+    /// The modules' split BTF, once read (`moduleBTFs()`).
+    let moduleBTFCache = Mutex<[(module: String, btf: BTF)]?>(nil)
 
     /// How an architecture's locator describes the kernel it found.
     struct Placement {
