@@ -19,12 +19,14 @@ VMCORE = os.environ.get("VMCORE", os.path.join(HERE, "..", ".build", "release", 
 PY = "/usr/bin/python3"
 
 
-def run(cmd, discard=False):
-    """Runs cmd; returns (wall seconds, peak RSS KiB, stdout, exit code, stderr)."""
+def run(cmd, discard=False, stdin=None):
+    """Runs cmd (with `stdin` text as its input); returns (wall seconds, peak RSS KiB, stdout,
+    exit code, stderr)."""
     start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if discard else subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if discard else subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.PIPE if stdin is not None else None)
     try:
-        out, err = p.communicate(timeout=TIMEOUT)
+        out, err = p.communicate(input=stdin.encode() if stdin is not None else None, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         # libkdumpfile 0.5.1's page walk never ends on some arm64 kdump ELF files.
         p.kill()
@@ -54,12 +56,12 @@ os.wait4 = _wait4
 os.waitpid = lambda pid, options: _wait4(pid, options)[:2]
 
 
-def measure(cmd, runs=RUNS, discard=False, fastest=False):
+def measure(cmd, runs=RUNS, discard=False, fastest=False, stdin=None):
     """Median wall time (or the fastest run, for throughput: the least disturbed), peak RSS,
     and the last run's output."""
     walls, rsss, last = [], [], None
     for _ in range(runs):
-        wall, rss, out, rc, err = run(cmd, discard)
+        wall, rss, out, rc, err = run(cmd, discard, stdin)
         walls.append(wall)
         rsss.append(rss or 0)
         last = (out, rc, err)

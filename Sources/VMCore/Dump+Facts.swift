@@ -144,9 +144,10 @@ public struct LinuxFacts: Sendable, Encodable {
     /// The kernel's symbol table (kallsyms): how many symbols, and how it was found and decoded.
     public var symbols: Int?
     public var symbolsSource: String?
-    /// The kernel's types (BTF): how many, and where the blob was found.
-    public var types: Int?
-    public var typesSource: String?
+    /// The kernel's types (BTF): where the blob is, its length, and how it was found.
+    public var btfAddress: String?
+    public var btfBytes: UInt64?
+    public var btfSource: String?
 }
 
 /// What a FreeBSD dump says without a kernel file: the minidump header, the dump-device

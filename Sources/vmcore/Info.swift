@@ -105,7 +105,7 @@ struct Info: ParsableCommand {
             add("paging", l.pagingLevels.map { "\($0)-level (\(l.pagingLevelsSource ?? ""))" })
             add("page tables", l.pageTableRoot.map { "\($0) (\(l.pageTableRootSource ?? ""))" })
             add("symbols", l.symbols.map { "\($0) (\(l.symbolsSource ?? ""))" })
-            add("types", l.types.map { "\($0) (\(l.typesSource ?? ""))" })
+            add("types", l.btfAddress.map { "BTF at \($0), \(l.btfBytes.map { formatDecimal(Double($0) / 1048576, places: 1) } ?? "?") MiB (\(l.btfSource ?? ""))" })
         }
         if let e = c.eraseinfo { add("erase info", "\(e.split(separator: "\n").count) commands") }
         if let b = f.freebsd?.minidump {

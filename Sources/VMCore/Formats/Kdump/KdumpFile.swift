@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// A kdump-compressed ("diskdump") dump: makedumpfile `-c/-l/-p/-z` and uncompressed output,
@@ -337,6 +338,36 @@ public final class KdumpFile: PhysicalMemory, Sendable {
     /// Reads through a small cache of decoded pages: page-table walks and small reads touch
     /// the same few pages again and again (bulk scans use `decodePage` directly).
     public func read(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
+        // A large read (kallsyms' names, BTF, `read`) decodes its pages on every core, in
+        // page-aligned parts; the first failing part's error is the read's.
+        let threads = min(System.activeProcessorCount, 8)
+        guard threads > 1, count >= 64 * pageSize else {
+            return try readSequential(physical: address, into: &buffer, bufferOffset: bufferOffset, count: count)
+        }
+        let ps = UInt64(pageSize)
+        var cuts = [0]
+        for k in 1..<threads {
+            let target = address &+ UInt64(count / threads * k)
+            cuts.append(Int((target - target % ps) &- address))
+        }
+        cuts.append(count)
+        let parts = (0..<threads).map { cuts[$0]..<cuts[$0 + 1] }.filter { !$0.isEmpty }
+        let results = Mutex<[Result<[UInt8], VMCoreError>?]>(Array(repeating: nil, count: parts.count))
+        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            var local = [UInt8](repeating: 0, count: parts[i].count)
+            let r = Result { () throws(VMCoreError) -> [UInt8] in
+                try readSequential(physical: address &+ UInt64(parts[i].lowerBound), into: &local, bufferOffset: 0, count: parts[i].count)
+                return local
+            }
+            results.withLock { $0[i] = r }
+        }
+        for (i, r) in results.withLock({ $0 }).enumerated() {
+            let bytes = try r!.get()
+            buffer.replaceSubrange(bufferOffset + parts[i].lowerBound..<bufferOffset + parts[i].upperBound, with: bytes)
+        }
+    }
+
+    func readSequential(physical address: UInt64, into buffer: inout [UInt8], bufferOffset: Int, count: Int) throws(VMCoreError) {
         let ps = UInt64(pageSize)
         var page: [UInt8] = []
         var scratch: [UInt8] = []

@@ -108,6 +108,10 @@ public final class BTF: Sendable {
     public let base: BTF?
     /// Bytes of a pointer, for sizes (BTF states none).
     public let pointerSize: Int
+    /// Where the blob was read from (a kernel virtual address), 0 when not from memory.
+    public let location: UInt64
+    /// The blob's length.
+    public var bytesCount: Int { bytes.count }
     let bytes: [UInt8]
     let typesStart: Int
     let stringsStart: Int
@@ -118,11 +122,14 @@ public final class BTF: Sendable {
     let offsets: [UInt32]
     let index = Mutex<NameIndex?>(nil)
 
+    /// Names to type IDs and enumerators, as open-addressing tables of hashes of the name
+    /// bytes: built in one pass over the records without making a string per name (a
+    /// vmlinux BTF names about 100,000 types).
     struct NameIndex {
-        /// Named types by name, in ID order.
-        var types: [String: [UInt32]] = [:]
-        /// Enumerators: name → (enum type ID, index).
-        var enumerators: [String: (UInt32, Int)] = [:]
+        /// Type IDs (0: empty slot), at the hash of their name.
+        var types: [UInt32] = []
+        /// Enumerators as `enum type ID << 16 | index` plus one (0: empty slot).
+        var enumerators: [UInt64] = []
     }
 
     /// The number of types this blob defines (its own, not its base's).
@@ -131,7 +138,7 @@ public final class BTF: Sendable {
     public var endID: UInt32 { firstID + UInt32(offsets.count) }
 
     /// Parses a BTF blob: vmlinux's (`base` nil) or a module's split BTF on top of `base`.
-    public init(_ bytes: [UInt8], base: BTF? = nil, pointerSize: Int = 8) throws(BTFError) {
+    public init(_ bytes: [UInt8], base: BTF? = nil, pointerSize: Int = 8, location: UInt64 = 0) throws(BTFError) {
         guard bytes.count >= 24 else { throw BTFError("\(bytes.count) bytes, shorter than the 24-byte btf_header") }
         let little: Bool
         if bytes[0] == 0x9F, bytes[1] == 0xEB {
@@ -183,6 +190,7 @@ public final class BTF: Sendable {
         self.firstID = firstID
         self.base = base
         self.pointerSize = pointerSize
+        self.location = location
         self.bytes = bytes
         self.typesStart = typesStart
         self.stringsStart = stringsStart
@@ -282,28 +290,78 @@ public final class BTF: Sendable {
 
     // MARK: Names
 
+    /// Where name `offset` lies: the blob whose string section holds it, and its bytes there.
+    func nameBytes(_ offset: UInt32) -> (BTF, Range<Int>)? {
+        if offset < stringBase { return base?.nameBytes(offset) }
+        let start = stringsStart + Int(offset - stringBase)
+        guard start < stringsEnd else { return nil }
+        var end = start
+        while end < stringsEnd, bytes[end] != 0 { end += 1 }
+        return (self, start..<end)
+    }
+
+    /// FNV-1a of a name's bytes.
+    static func hash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// True when name `offset` is `wanted`.
+    func name(_ offset: UInt32, equals wanted: [UInt8]) -> Bool {
+        guard let (owner, range) = nameBytes(offset) else { return wanted.isEmpty }
+        return range.count == wanted.count && owner.bytes[range].elementsEqual(wanted)
+    }
+
+    static func insert(_ value: UInt64, hash: UInt64, into table: inout [UInt64]) {
+        var slot = Int(truncatingIfNeeded: hash) & (table.count - 1)
+        while table[slot] != 0 { slot = (slot + 1) & (table.count - 1) }
+        table[slot] = value
+    }
+
     func nameIndex() -> NameIndex {
         if let done = index.withLock({ $0 }) { return done }
-        var built = NameIndex()
+        var named = 0, enumerators = 0
+        for at in offsets {
+            if u32(Int(at)) != 0 { named += 1 }
+            let kind = (u32(Int(at) + 4) >> 24) & 0x1f
+            if kind == Kind.enum.rawValue || kind == Kind.enum64.rawValue { enumerators += Int(u32(Int(at) + 4) & 0xffff) }
+        }
+        func capacity(_ n: Int) -> Int { var c = 16; while c < 2 * n { c <<= 1 }; return c }
+        var types = [UInt64](repeating: 0, count: capacity(named))
+        var enums = [UInt64](repeating: 0, count: capacity(enumerators))
         for (i, at) in offsets.enumerated() {
             let name = u32(Int(at))
-            guard name != 0 else { continue }
             let id = firstID + UInt32(i)
             let info = u32(Int(at) + 4)
-            let kind = Kind(rawValue: UInt8((info >> 24) & 0x1f))!
-            built.types[string(name), default: []].append(id)
-            if kind == .enum || kind == .enum64 {
-                let step = kind == .enum ? 8 : 12
-                for e in 0..<Int(info & 0xffff) { built.enumerators[string(u32(Int(at) + 12 + step * e))] = (id, e) }
+            if name != 0, let (owner, range) = nameBytes(name) { Self.insert(UInt64(id), hash: Self.hash(owner.bytes[range]), into: &types) }
+            let kind = UInt8((info >> 24) & 0x1f)
+            if kind == Kind.enum.rawValue || kind == Kind.enum64.rawValue {
+                let step = kind == Kind.enum.rawValue ? 8 : 12
+                for e in 0..<Int(info & 0xffff) {
+                    guard let (owner, range) = nameBytes(u32(Int(at) + 12 + step * e)) else { continue }
+                    Self.insert(UInt64(id) << 16 | UInt64(e) + 1, hash: Self.hash(owner.bytes[range]), into: &enums)
+                }
             }
         }
+        // IDs fit 32 bits: keep the type table at half the size.
+        let built = NameIndex(types: types.map { UInt32(truncatingIfNeeded: $0) }, enumerators: enums)
         index.withLock { $0 = built }
         return built
     }
 
-    /// Every type named `name`, of any kind, this blob's first and then its base's.
+    /// Every type named `name`, of any kind, this blob's first (in ID order) and then its base's.
     public func types(named name: String) -> [UInt32] {
-        (nameIndex().types[name] ?? []) + (base?.types(named: name) ?? [])
+        let wanted = Array(name.utf8)
+        let table = nameIndex().types
+        var slot = Int(truncatingIfNeeded: Self.hash(wanted)) & (table.count - 1)
+        var found: [UInt32] = []
+        while table[slot] != 0 {
+            let id = table[slot]
+            if let (_, at) = record(id), self.name(u32(at), equals: wanted) { found.append(id) }
+            slot = (slot + 1) & (table.count - 1)
+        }
+        return found.sorted() + (base?.types(named: name) ?? [])
     }
 
     /// The type a C type name names: `struct task_struct`, `union thread_union`, `enum
@@ -351,8 +409,13 @@ public final class BTF: Sendable {
 
     /// The enumerator `name` of any enum: its value and its enum's ID.
     public func enumerator(_ name: String) -> (value: Int64, type: UInt32)? {
-        if let (id, i) = nameIndex().enumerators[name], case .enumerators(let all)? = type(id)?.detail, i < all.count {
-            return (all[i].value, id)
+        let wanted = Array(name.utf8)
+        let table = nameIndex().enumerators
+        var slot = Int(truncatingIfNeeded: Self.hash(wanted)) & (table.count - 1)
+        while table[slot] != 0 {
+            let id = UInt32(truncatingIfNeeded: (table[slot] - 1) >> 16), i = Int((table[slot] - 1) & 0xffff)
+            if case .enumerators(let all)? = type(id)?.detail, i < all.count, all[i].name == name { return (all[i].value, id) }
+            slot = (slot + 1) & (table.count - 1)
         }
         return base?.enumerator(name)
     }

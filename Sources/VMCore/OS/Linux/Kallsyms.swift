@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// One symbol of the kernel's own symbol table, as `/proc/kallsyms` shows it.
 public struct KernelSymbol: Sendable, Equatable {
     public var name: String
@@ -56,18 +59,52 @@ public struct Kallsyms: Sendable {
         self.addresses = addresses
         self.encoding = encoding
         self.source = source
-        var sorted = true
-        for i in addresses.indices.dropFirst() where addresses[i] < addresses[i - 1] {
-            sorted = false
-            break
-        }
-        let order = sorted ? nil : addresses.indices.sorted { (addresses[$0], $0) < (addresses[$1], $1) }.map { Int32($0) }
+        let order = Self.addressOrder(addresses)
         self.order = order
         position = order.map { o in
             var inverse = [Int32](repeating: 0, count: o.count)
             for (p, i) in o.enumerated() { inverse[Int(i)] = Int32(p) }
             return inverse
         }
+    }
+
+    /// Table indices in (address, index) order; nil when the table is in that order already.
+    /// A kernel's table is a few sorted runs (x86-64 lists its per-CPU offsets first), so the
+    /// runs are merged; anything with more than 16 runs is sorted outright.
+    static func addressOrder(_ addresses: [UInt64]) -> [Int32]? {
+        var runs: [Range<Int>] = []
+        var start = 0
+        for i in addresses.indices.dropFirst() where addresses[i] < addresses[i - 1] {
+            runs.append(start..<i)
+            start = i
+            if runs.count > 16 { break }
+        }
+        if runs.isEmpty { return nil }
+        guard runs.count <= 16 else {
+            return addresses.indices.sorted { (addresses[$0], $0) < (addresses[$1], $1) }.map { Int32($0) }
+        }
+        runs.append(start..<addresses.count)
+        // Merge the runs pairwise; ties keep the earlier run's (lower) index first.
+        var lists = runs.map { r in r.map { Int32($0) } }
+        while lists.count > 1 {
+            var next: [[Int32]] = []
+            for k in stride(from: 0, to: lists.count, by: 2) {
+                guard k + 1 < lists.count else { next.append(lists[k]); continue }
+                let a = lists[k], b = lists[k + 1]
+                var out: [Int32] = []
+                out.reserveCapacity(a.count + b.count)
+                var i = 0, j = 0
+                while i < a.count, j < b.count {
+                    let x = addresses[Int(a[i])], y = addresses[Int(b[j])]
+                    if (x, a[i]) <= (y, b[j]) { out.append(a[i]); i += 1 } else { out.append(b[j]); j += 1 }
+                }
+                out += a[i...]
+                out += b[j...]
+                next.append(out)
+            }
+            lists = next
+        }
+        return lists[0]
     }
 
     /// How many symbols the table holds.
@@ -196,35 +233,84 @@ public struct KallsymsTables: Sendable {
             tokens.append(s..<end)
         }
         let count = Int(numSyms)
+        // Where each half's entries start: one pass over the lengths alone, then both halves
+        // decoded at once (a kernel has 40,000 to 150,000 names).
+        let half = count / 2
+        var at = 0
+        for i in 0..<half {
+            guard let (length, next) = entry(at, i) else { break }
+            at = next + length
+        }
+        let parts = count >= 4096 ? [(0..<half, 0), (half..<count, at)] : [(0..<count, 0)]
+        let spans = tokens
+        let results = Mutex<[Result<(types: [UInt8], names: [UInt8], starts: [Int32]), KallsymsError>?]>(Array(repeating: nil, count: parts.count))
+        DispatchQueue.concurrentPerform(iterations: parts.count) { p in
+            let r = decodeNames(parts[p].0, from: parts[p].1, tokens: spans)
+            results.withLock { $0[p] = r }
+        }
+        var types: [UInt8] = [], arena: [UInt8] = [], starts: [Int32] = [0]
+        types.reserveCapacity(count)
+        starts.reserveCapacity(count + 1)
+        for r in results.withLock({ $0 }) {
+            switch r! {
+            case .failure(let e): return .failure(e)
+            case .success(let part):
+                let base = Int32(arena.count)
+                guard Int(base) + part.names.count < Int(Int32.max) else { return .failure(KallsymsError("kallsyms names decode to more than 2 GiB")) }
+                types += part.types
+                arena += part.names
+                starts += part.starts.dropFirst().map { $0 + base }
+            }
+        }
+        return .success((types, arena, starts))
+    }
+
+    /// Entry `i`'s token count and where its tokens start, for the entry at byte `at` of the
+    /// names stream; nil when the stream ends or the length is bad.
+    func entry(_ at: Int, _ i: Int) -> (length: Int, start: Int)? {
+        guard at < names.count else { return nil }
+        var length = Int(names[at])
+        var next = at + 1
+        if longNames, length & 0x80 != 0 {
+            guard next < names.count, names[next] & 0x80 == 0 else { return nil }
+            length = (length & 0x7f) | Int(names[next]) << 7
+            next += 1
+        }
+        return (length, next)
+    }
+
+    /// Entries `symbols` of the names stream, the first at byte `from`.
+    func decodeNames(_ symbols: Range<Int>, from: Int, tokens: [Range<Int>]) -> Result<(types: [UInt8], names: [UInt8], starts: [Int32]), KallsymsError> {
         var types: [UInt8] = []
         var arena: [UInt8] = []
         var starts: [Int32] = [0]
-        types.reserveCapacity(count)
-        starts.reserveCapacity(count + 1)
-        arena.reserveCapacity(count * 24)
-        var at = 0
-        for i in 0..<count {
+        types.reserveCapacity(symbols.count)
+        starts.reserveCapacity(symbols.count + 1)
+        arena.reserveCapacity(symbols.count * 24)
+        var at = from
+        for i in symbols {
             guard at < names.count else { return .failure(KallsymsError("kallsyms_names ends at symbol \(i) of \(numSyms)")) }
-            var length = Int(names[at])
-            at += 1
-            if longNames, length & 0x80 != 0 {
-                guard at < names.count, names[at] & 0x80 == 0 else {
-                    return .failure(KallsymsError("symbol \(i): a length of more than two bytes in kallsyms_names"))
-                }
-                length = (length & 0x7f) | Int(names[at]) << 7
-                at += 1
+            guard let (length, next) = entry(at, i) else {
+                return .failure(KallsymsError("symbol \(i): a length of more than two bytes in kallsyms_names"))
             }
+            at = next
             guard length > 0, at + length <= names.count else {
                 return .failure(KallsymsError("symbol \(i): \(length) token bytes at offset \(at) of kallsyms_names (\(names.count) bytes)"))
             }
-            let mark = arena.count
+            // The first character is the type; the name follows it.
+            var needType = true
             for b in names[at..<at + length] {
-                for j in tokens[Int(b)] { arena.append(tokenTable[j]) }
+                for j in tokens[Int(b)] {
+                    if needType {
+                        types.append(tokenTable[j])
+                        needType = false
+                    } else {
+                        arena.append(tokenTable[j])
+                    }
+                }
             }
             at += length
-            guard arena.count > mark, arena.count < Int(Int32.max) else { return .failure(KallsymsError("symbol \(i) decodes to nothing")) }
-            // The first character is the type; the name follows it.
-            types.append(arena.remove(at: mark))
+            guard !needType, arena.count < Int(Int32.max) else { return .failure(KallsymsError("symbol \(i) decodes to nothing")) }
             starts.append(Int32(arena.count))
         }
         return .success((types, arena, starts))

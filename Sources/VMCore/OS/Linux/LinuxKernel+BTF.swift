@@ -24,7 +24,7 @@ extension LinuxKernel {
             }
             let bytes = try addressSpace.read(virtual: start, count: Int(stop - start))
             do {
-                return Sourced(value: try BTF(bytes, pointerSize: pointerSize), source: "__start_BTF..__stop_BTF at \(hex(start)) (\(symbolSource("__start_BTF")))")
+                return Sourced(value: try BTF(bytes, pointerSize: pointerSize, location: start), source: "__start_BTF..__stop_BTF (\(symbolSource("__start_BTF")))")
             } catch {
                 throw VMCoreError(.corrupt, file: file, "BTF at \(hex(start)) does not parse", error.description)
             }
@@ -32,12 +32,29 @@ extension LinuxKernel {
         // Kernels without CONFIG_KALLSYMS_ALL name no __start_BTF: find the header in the
         // image's read-only data.
         if let (at, btf) = findBTF(pointerSize: pointerSize) {
-            return Sourced(value: btf, source: "found by its header at \(hex(at)) in the kernel image's read-only data (no __start_BTF symbol)")
+            return Sourced(value: btf, source: "found by its header in the kernel image's read-only data (no __start_BTF symbol)")
         }
         var why = "the kernel names no __start_BTF"
         if vmcoreinfo?.value.symbol("__start_BTF") == nil, case .failure(let e)? = kallsymsCache.withLock({ $0 }) { why = "kallsyms cannot say where __start_BTF is (\(e.message))" }
         throw VMCoreError(.notInDump, file: file, "cannot read BTF",
                           "\(why), and no BTF header is in the kernel image's read-only data the dump holds (built without CONFIG_DEBUG_INFO_BTF?)")
+    }
+
+    /// Where the vmlinux BTF is and how big, from its header alone (what `info` reports):
+    /// the whole blob is read only when types are asked for.
+    public func btfLocation() throws(VMCoreError) -> Sourced<(address: UInt64, bytes: UInt64)> {
+        if let done = btfCache.withLock({ $0 }), case .success(let b) = done {
+            return Sourced(value: (b.value.location, UInt64(b.value.bytesCount)), source: b.source)
+        }
+        if let start = symbol("__start_BTF"), let stop = symbol("__stop_BTF"), stop > start {
+            let header = try addressSpace.read(virtual: start, count: 24)
+            guard header[0] == 0x9f && header[1] == 0xeb || header[0] == 0xeb && header[1] == 0x9f else {
+                throw VMCoreError(.corrupt, file: dump.files[0], "no BTF header at __start_BTF \(hex(start))", "the first bytes are \(header.prefix(4).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " "))")
+            }
+            return Sourced(value: (start, stop - start), source: "__start_BTF..__stop_BTF (\(symbolSource("__start_BTF")))")
+        }
+        let b = try sourcedBTF()
+        return Sourced(value: (b.value.location, UInt64(b.value.bytesCount)), source: b.source)
     }
 
     /// Where the symbol `name` came from, for a source line.
@@ -68,7 +85,7 @@ extension LinuxKernel {
                     guard typeOff == 0, strOff == typeLen, total <= Self.maxBTFSize else { continue }
                     let va = at + UInt64(hit)
                     guard let bytes = try? addressSpace.read(virtual: va, count: Int(total)),
-                          let btf = try? BTF(bytes, base: nil, pointerSize: pointerSize), btf.lookup("struct task_struct") != nil else { continue }
+                          let btf = try? BTF(bytes, base: nil, pointerSize: pointerSize, location: va), btf.lookup("struct task_struct") != nil else { continue }
                     return (va, btf)
                 }
                 at &+= UInt64(max(n - 32, 1))
@@ -200,7 +217,7 @@ extension LinuxKernel {
             let size = try readInteger(at: b &+ sizeOffset, size: 4, "btf.data_size")
             if data != 0, size > 0, size <= Self.maxBTFSize,
                let bytes = try? kernelAddressSpace().read(virtual: data, count: Int(size)),
-               let split = try? BTF(bytes, base: base, pointerSize: base.pointerSize) {
+               let split = try? BTF(bytes, base: base, pointerSize: base.pointerSize, location: data) {
                 out.append((name, split))
             }
             node = try readPointer(at: node, "btf_module.list.next")

@@ -56,11 +56,12 @@ extension DumpFacts {
             l.symbolsSource = "kallsyms, \(k.encoding.rawValue) addresses, \(k.source)"
         case .failure(let e): warnings.append("kallsyms not read: \(e.reason)")
         }
-        switch Result(catching: { () throws(VMCoreError) in try kernel.sourcedBTF() }) {
+        switch Result(catching: { () throws(VMCoreError) in try kernel.btfLocation() }) {
         case .success(let b):
-            l.types = Int(b.value.endID) - 1
-            l.typesSource = "BTF, \(b.source)"
-        case .failure(let e): warnings.append("BTF not read: \(e.reason)")
+            l.btfAddress = hex(b.value.address)
+            l.btfBytes = b.value.bytes
+            l.btfSource = b.source
+        case .failure(let e): warnings.append("BTF not found: \(e.reason)")
         }
         l.pagingLevels = kernel.pagingLevels.value
         l.pagingLevelsSource = kernel.pagingLevels.source
