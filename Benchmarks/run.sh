@@ -26,9 +26,9 @@ else
 fi
 for f in Tests/Fixtures/linux-6.1-small/vmcore.*; do [ -f "$f" ] && dumps+=("$f"); done
 python3 Benchmarks/bench.py "${dumps[@]}" "$@"
-echo; echo "== symbols and types (anchors need VMLINUX='RELEASE=PATH …', Debian's -dbg vmlinux)"
+echo; echo "== symbols and types (anchors need SYMBOLS_VMLINUX='RELEASE=PATH …', Debian's -dbg vmlinux)"
 vmlinux_args=()
-for v in ${VMLINUX:-}; do vmlinux_args+=(--vmlinux "$v"); done
+for v in ${SYMBOLS_VMLINUX:-}; do vmlinux_args+=(--vmlinux "$v"); done
 python3 Benchmarks/symbols_bench.py "${vmlinux_args[@]}" "${dumps[@]}" "$@"
 echo; echo "== the kernel log"
 python3 Benchmarks/dmesg_bench.py "${dumps[@]}" "$@"
