@@ -37,6 +37,8 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case kernelFile(String)
         /// An existing output file would be replaced if asked.
         case replace
+        /// A Linux kernel's System.map or vmlinux would supply the symbols kallsyms lacks.
+        case symbolFile
 
         /// The hint in the library's words.
         public var text: String {
@@ -44,6 +46,7 @@ public struct VMCoreError: Error, Sendable, Equatable, CustomStringConvertible {
             case .force: "it can be read anyway when forced"
             case .kernelFile(let why): "give the kernel file that crashed: \(why)"
             case .replace: "it is replaced only when asked to"
+            case .symbolFile: "the kernel's System.map or vmlinux supplies the symbols"
             }
         }
     }

@@ -15,11 +15,13 @@ struct Mod: ParsableCommand {
     @Argument(help: ArgumentHelp("The dump file(s).", valueName: "dump"))
     var dumps: [String]
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
-        guard let kernel = try openKernel(dumps) as? LinuxKernel else {
+        guard let kernel = try openKernel(dumps, symbols: symbols.path) as? LinuxKernel else {
             throw VMCoreError(.unsupported, file: dumps[0], "mod lists a Linux kernel's modules")
         }
         // In the order of their struct module addresses, as crash lists them.

@@ -13,6 +13,8 @@ struct Read: ParsableCommand {
     @Option(help: ArgumentHelp("Kernel virtual address to read, or a symbol VMCOREINFO names (init_uts_ns).", valueName: "address"))
     var virtual: String?
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Option(help: ArgumentHelp("Number of bytes to read.", valueName: "n"))
     var length: String = "256"
 
@@ -38,7 +40,7 @@ struct Read: ParsableCommand {
         var space: KernelAddressSpace?
         if let virtual {
             // An address, or a symbol the kernel names (VMCOREINFO; a FreeBSD kernel file).
-            let kernel = try d.kernel()
+            let kernel = try withSymbols(try d.kernel(), symbols.path)
             address = try kernel.resolve(virtual)
             space = try kernel.kernelAddressSpace()
         } else {

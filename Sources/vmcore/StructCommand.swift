@@ -19,6 +19,8 @@ struct StructCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The dump file(s), the type, then optionally an address or symbol.", valueName: "dump… type [address|symbol]"))
     var operands: [String]
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Flag(name: .short, help: "Show the layout with offsets and sizes (gdb's ptype /o).")
     var offsets = false
 
@@ -35,7 +37,7 @@ struct StructCommand: ParsableCommand {
         let files = Array(operands.prefix(min(n, operands.count - 1)))
         let rest = Array(operands.dropFirst(files.count))
         guard rest.count <= 2 else { throw ValidationError("Give one type and at most one address; '\(rest.dropFirst(2).joined(separator: " "))' is extra.") }
-        let kernel = try openKernel(files)
+        let kernel = try openKernel(files, symbols: symbols.path)
         var spec = rest[0]
         var paths: [String] = []
         // TYPE.member,member: the type is what comes before the first '.' outside "struct X".

@@ -17,6 +17,8 @@ struct Sym: ParsableCommand {
     @Option(name: .customLong("list"), help: ArgumentHelp("List the symbols whose names match (all with '*').", valueName: "pattern"))
     var pattern: String?
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -34,35 +36,39 @@ struct Sym: ParsableCommand {
     func run() throws {
         let files = self.files
         let d = try OpenedDump.open(files, force: false, kernel: nil, cache: commandCache).memoryDump()
-        guard let k = try d.kernel() as? LinuxKernel else {
+        guard let k = try withSymbols(try d.kernel(), symbols.path) as? LinuxKernel else {
             throw VMCoreError(.unsupported, file: files[0], "sym reads Linux kallsyms", "for a FreeBSD kernel, give the kernel file to read --virtual or translate")
         }
-        let table = try k.kallsyms()
+        // kallsyms first; without it (a dump that lost its pages), the user's symbol file alone.
+        let kallsyms = Result { () throws(VMCoreError) in try k.kallsyms() }
+        if case .failure(let e) = kallsyms, symbols.path == nil { throw e }
+        let table = try? kallsyms.get()
         var found: [SymbolJSON] = []
         var failed: [String] = []
         for query in operands.dropFirst(files.count) {
             if let address = parseAddress(query) {
-                if let hit = table.symbolize(address) ?? k.moduleSymbolize(address)?.hit {
+                if let hit = k.lookupAddress(address) {
                     found.append(SymbolJSON(hit.symbol, query: query, offset: hit.offset))
                 } else {
                     failed.append("\(query): no symbol contains \(hex(address))")
                 }
-            } else if let s = table.symbol(named: query) ?? k.moduleSymbol(named: query) {
+            } else if let s = k.lookupSymbol(query) {
                 found.append(SymbolJSON(s, query: query, offset: nil))
             } else {
-                failed.append("\(query): no such symbol in kallsyms")
+                failed.append("\(query): no such symbol in kallsyms" + (symbols.path == nil ? "" : " or \(symbols.path!)"))
             }
         }
         if let pattern {
             let match = Glob(pattern)
-            found += table.symbols.filter { match.matches($0.name) }.map { SymbolJSON($0, query: nil, offset: nil) }
+            found += (table?.symbols ?? k.fileSymbols()).filter { match.matches($0.name) }.map { SymbolJSON($0, query: nil, offset: nil) }
             // Then each module's, as /proc/kallsyms lists them.
             for m in (try? k.modules()) ?? [] {
                 found += m.symbols.filter { match.matches($0.name) }.map { SymbolJSON($0, query: nil, offset: nil) }
             }
         }
         if json {
-            print(try jsonText(SymbolsJSON(source: table.source, encoding: table.encoding.rawValue, symbols: found, errors: failed)))
+            print(try jsonText(SymbolsJSON(source: table?.source ?? k.symbolFileSource ?? "", encoding: table?.encoding.rawValue, symbolFile: k.symbolFileSource,
+                                           symbols: found, errors: failed)))
         } else {
             for s in found {
                 if let offset = s.offset {
@@ -103,7 +109,8 @@ struct Glob {
 
 struct SymbolsJSON: Encodable {
     var source: String
-    var encoding: String
+    var encoding: String?
+    var symbolFile: String?
     var symbols: [SymbolJSON]
     var errors: [String]
 }

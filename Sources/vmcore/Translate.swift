@@ -12,6 +12,8 @@ struct Translate: ParsableCommand {
     @Option(help: ArgumentHelp("The FreeBSD kernel that crashed, for its symbols (full dumps need it).", valueName: "path"))
     var kernel: String?
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Flag(help: "Read a FreeBSD dump device that savecore would reject.")
     var force = false
 
@@ -26,7 +28,7 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         let d = try OpenedDump.open(Array(operands.dropLast()), force: force, kernel: kernel, cache: commandCache).memoryDump()
-        let k = try d.kernel()
+        let k = try withSymbols(try d.kernel(), symbols.path)
         let space = try k.kernelAddressSpace()
         let va = try k.resolve(address)
         let how = (name: space.scheme, root: space.root, source: space.rootSource)

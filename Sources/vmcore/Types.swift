@@ -15,6 +15,8 @@ struct Types: ParsableCommand {
     @Argument(help: ArgumentHelp("The dump file(s), then a name pattern.", valueName: "dump… pattern"))
     var operands: [String]
 
+    @OptionGroup var symbols: SymbolsOption
+
     @Flag(help: "Also list functions, variables, data sections and qualifiers.")
     var all = false
 
@@ -26,7 +28,7 @@ struct Types: ParsableCommand {
     }
 
     func run() throws {
-        let kernel = try openKernel(Array(operands.dropLast()))
+        let kernel = try openKernel(Array(operands.dropLast()), symbols: symbols.path)
         let btf = try kernel.btf()
         let match = Glob(operands.last!)
         let shown: Set<BTF.Kind> = all ? Set(BTF.Kind.allCases) : [.struct, .union, .enum, .enum64, .typedef, .int, .float]
@@ -60,8 +62,25 @@ struct TypeJSON: Encodable {
     var module: String?
 }
 
-/// The kernel of a dump named on the command line; an error for a kernel without BTF.
-func openKernel(_ files: [String]) throws -> any Kernel {
+/// The kernel of a dump named on the command line, with the user's symbol file when given.
+func openKernel(_ files: [String], symbols: String? = nil) throws -> any Kernel {
     let d = try OpenedDump.open(files, force: false, kernel: nil, cache: commandCache).memoryDump()
-    return try d.kernel()
+    return try withSymbols(try d.kernel(), symbols)
+}
+
+/// `kernel`, taking symbols from `path` too (a Linux kernel's System.map or vmlinux).
+func withSymbols(_ kernel: any Kernel, _ path: String?) throws -> any Kernel {
+    guard let path else { return kernel }
+    guard let linux = kernel as? LinuxKernel else {
+        throw ValidationError("--symbols is for a Linux kernel; for FreeBSD give the kernel file with --kernel.")
+    }
+    try linux.useSymbols(try SymbolFile.open(path))
+    return linux
+}
+
+/// `--symbols FILE`, for the commands that name symbols.
+struct SymbolsOption: ParsableArguments {
+    @Option(name: .customLong("symbols"),
+            help: ArgumentHelp("A System.map or vmlinux of the kernel that crashed, for symbols its kallsyms lacks (never required).", valueName: "file"))
+    var path: String?
 }

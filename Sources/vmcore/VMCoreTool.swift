@@ -44,6 +44,7 @@ func hintText(_ hint: VMCoreError.Hint) -> String {
     case .force: "read it anyway with --force"
     case .kernelFile(let why): "give the kernel that crashed with --kernel PATH: \(why)"
     case .replace: "give -f to replace it"
+    case .symbolFile: "give its System.map or vmlinux with --symbols FILE"
     }
 }
 

@@ -56,6 +56,8 @@ public struct ELFSymbolTable: Sendable {
     private let byName: [String: Symbol]
 
     public var count: Int { byName.count }
+    /// Every kept symbol, in no particular order.
+    public var symbols: [Symbol] { Array(byName.values) }
 
     public func symbol(_ name: String) -> Symbol? { byName[name] }
     public func address(_ name: String) -> UInt64? { byName[name]?.value }

@@ -18,7 +18,7 @@ extension LinuxKernel {
     func loadBTF() throws(VMCoreError) -> Sourced<BTF> {
         let file = dump.files[0]
         let pointerSize = dump.architecture.pointerSize
-        if let start = symbol("__start_BTF"), let stop = symbol("__stop_BTF") {
+        if let start = coreSymbol("__start_BTF"), let stop = coreSymbol("__stop_BTF") {
             guard stop > start, stop - start <= Self.maxBTFSize else {
                 throw VMCoreError(.corrupt, file: file, "cannot read BTF", "__start_BTF \(hex(start)) and __stop_BTF \(hex(stop)) do not bound a blob of at most 64 MiB")
             }
@@ -46,7 +46,7 @@ extension LinuxKernel {
         if let done = btfCache.withLock({ $0 }), case .success(let b) = done {
             return Sourced(value: (b.value.location, UInt64(b.value.bytesCount)), source: b.source)
         }
-        if let start = symbol("__start_BTF"), let stop = symbol("__stop_BTF"), stop > start {
+        if let start = coreSymbol("__start_BTF"), let stop = coreSymbol("__stop_BTF"), stop > start {
             let header = try addressSpace.read(virtual: start, count: 24)
             guard header[0] == 0x9f && header[1] == 0xeb || header[0] == 0xeb && header[1] == 0x9f else {
                 throw VMCoreError(.corrupt, file: dump.files[0], "no BTF header at __start_BTF \(hex(start))", "the first bytes are \(header.prefix(4).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " "))")
@@ -60,7 +60,8 @@ extension LinuxKernel {
     /// Where the symbol `name` came from, for a source line.
     func symbolSource(_ name: String) -> String {
         if vmcoreinfo?.value.symbol(name) != nil { return "VMCOREINFO" }
-        return "kallsyms"
+        if (try? kallsyms())?.symbol(named: name) != nil { return "kallsyms" }
+        return symbolFileSource ?? "kallsyms"
     }
 
     /// The first `struct btf_header` (version 1, 24 bytes, types first, then strings) in the
@@ -197,7 +198,7 @@ extension LinuxKernel {
     func loadModuleBTFs() throws(VMCoreError) -> [(module: String, btf: BTF)] {
         let file = dump.files[0]
         let base = try btf()
-        guard let head = symbol("btf_modules") else { return [] }
+        guard let head = coreSymbol("btf_modules") else { return [] }
         let entry = try type("struct btf_module"), blob = try type("struct btf"), module = try type("struct module")
         let listOffset = try entry.offset(of: "list"), btfOffset = try entry.offset(of: "btf"), moduleOffset = try entry.offset(of: "module")
         let dataOffset = try blob.offset(of: "data"), sizeOffset = try blob.offset(of: "data_size")

@@ -13,7 +13,7 @@ extension LinuxKernel {
     /// `address` as `symbol+0xoffset/0xsize`, when kallsyms names it (read once; nil when the
     /// table cannot be read).
     public func symbolize(_ address: UInt64) -> String? {
-        guard let hit = (try? kallsyms())?.symbolize(address) ?? moduleSymbolize(address)?.hit else { return nil }
+        guard let hit = lookupAddress(address) else { return nil }
         return "\(hit.symbol.name)+\(hex(hit.offset))" + (hit.symbol.size.map { "/\(hex($0))" } ?? "")
             + (hit.symbol.module.map { " [\($0)]" } ?? "")
     }

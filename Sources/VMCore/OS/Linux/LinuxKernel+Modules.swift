@@ -80,8 +80,9 @@ extension LinuxKernel {
 
     func loadModules() throws(VMCoreError) -> [KernelModule] {
         let file = dump.files[0]
-        guard let head = vmcoreinfo?.value.symbol("modules") ?? (try? kallsyms())?.symbol(named: "modules")?.address else {
-            throw VMCoreError(.notInDump, file: file, "cannot list modules", "neither VMCOREINFO nor kallsyms names the 'modules' list (a kernel built without CONFIG_KALLSYMS_ALL)")
+        guard let head = coreSymbol("modules") else {
+            throw VMCoreError(.notInDump, file: file, "cannot list modules",
+                              "neither VMCOREINFO nor kallsyms names the 'modules' list (a kernel built without CONFIG_KALLSYMS_ALL); the kernel's System.map does", hint: .symbolFile)
         }
         let module = try type("struct module")
         let listOffset = try module.offset(of: "list")

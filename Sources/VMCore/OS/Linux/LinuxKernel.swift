@@ -40,6 +40,8 @@ public final class LinuxKernel: Sendable {
     let modulesCache = Mutex<Result<[KernelModule], VMCoreError>?>(nil)
     /// The modules' split BTF, once read (`moduleBTFs()`).
     let moduleBTFCache = Mutex<[(module: String, btf: BTF)]?>(nil)
+    /// The user's symbol file and how far its addresses move (`useSymbols(_:)`).
+    let symbolFile = Mutex<(SymbolFile, UInt64)?>(nil)
 
     /// How an architecture's locator describes the kernel it found.
     struct Placement {
@@ -153,14 +155,15 @@ extension LinuxKernel: Kernel {
 
     /// A symbol VMCOREINFO names (`init_uts_ns`), else one of kallsyms.
     public func symbol(_ name: String) -> UInt64? {
-        vmcoreinfo?.value.symbol(name) ?? (try? kallsyms())?.symbol(named: name)?.address ?? moduleSymbol(named: name)?.address
+        vmcoreinfo?.value.symbol(name) ?? lookupSymbol(name)?.address
     }
 
     public func unknownSymbolDetail(_ name: String) -> String {
         if vmcoreinfo == nil { return "the dump has no VMCOREINFO to name symbols" }
         do {
             _ = try kallsyms()
-            return "neither VMCOREINFO nor kallsyms names \(name)"
+            if let file = symbolFileSource { return "neither VMCOREINFO, kallsyms nor \(file) names \(name)" }
+            return "neither VMCOREINFO nor kallsyms names \(name) (a kernel built without CONFIG_KALLSYMS_ALL keeps only its text symbols there; its System.map has the rest)"
         } catch {
             return "VMCOREINFO names no SYMBOL(\(name)), and kallsyms is not readable: \(error.reason)"
         }
