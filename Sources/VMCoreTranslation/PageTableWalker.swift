@@ -144,6 +144,46 @@ public final class PageTableWalker: Sendable {
         return (leaf.base | (va & (span - 1)), min(length, limit))
     }
 
+    /// One mapped piece of the virtual address space: where, how big, and the leaf entry's
+    /// flag names.
+    public struct Mapping: Sendable {
+        public var virtual: UInt64
+        public var physical: UInt64
+        public var size: UInt64
+        public var flags: [String]
+    }
+
+    /// The pages and blocks mapped in `range`, in address order, skipping whole tables an
+    /// upper level leaves out (a 2 GiB module area costs a few table reads, not half a million
+    /// walks); at most `limit` of them. Tables that cannot be read are skipped.
+    public func mappings(in range: ClosedRange<UInt64>, limit: Int = 1 << 20) -> [Mapping] {
+        var out: [Mapping] = []
+        let top = shifts[0] + UInt64(levels[0].bits)
+        // The bits above the top level's index (the sign extension of a kernel address).
+        let high = top >= 64 ? 0 : range.lowerBound & ~((UInt64(1) << top) - 1)
+        func visit(_ depth: Int, table: UInt64, prefix: UInt64) {
+            let span = spans[depth]
+            let count = Int(indexMasks[depth]) + 1
+            for index in 0..<count {
+                guard out.count < limit else { return }
+                let va = prefix | UInt64(index) << shifts[depth]
+                // Entries wholly outside the range are skipped.
+                if va &+ (span - 1) < range.lowerBound { continue }
+                if va > range.upperBound { return }
+                guard let entry = try? self.entry(depth, table: table, index: index, translating: va) else { continue }
+                switch form.decode(entry, level: depth) {
+                case .notPresent: continue
+                case .table(let next):
+                    if depth + 1 < levels.count { visit(depth + 1, table: next, prefix: va) }
+                case .page(let base):
+                    out.append(Mapping(virtual: va, physical: base, size: span, flags: form.flags(entry, level: depth)))
+                }
+            }
+        }
+        visit(0, table: root, prefix: high)
+        return out
+    }
+
     /// Entry `index` of the table at physical `table` of level `depth`: from the table last read
     /// at that level, else by reading the whole table (or, if that fails, the one entry).
     func entry(_ depth: Int, table: UInt64, index: Int, translating va: UInt64) throws(TranslationError) -> UInt64 {

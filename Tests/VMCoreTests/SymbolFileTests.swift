@@ -63,7 +63,6 @@ struct SymbolFileTests {
         for file in [map, vmlinux] where FileManager.default.fileExists(atPath: file.path) {
             let kernel = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.elf").path))
             #expect((try? kernel.kallsyms())?.symbol(named: "init_task") == nil)
-            #expect(caught { try kernel.modules() }?.hint == .symbolFile)
             try kernel.useSymbols(try SymbolFile.open(file.path))
             for name in ["init_task", "linux_banner", "_end"] {
                 #expect(kernel.symbol(name) == truth.kallsyms[name], "\(file.lastPathComponent): \(name)")
@@ -74,5 +73,40 @@ struct SymbolFileTests {
             let comm = try kernel2.object(kernel2.type("struct task_struct"), member: "comm", at: kernel2.symbol("init_task")!)
             #expect("\(comm)" == "string(\"swapper/0\")")
         }
+    }
+}
+
+@Suite("init_task and modules found by their structure")
+struct StructuralGlobalsTests {
+    @Test("where kallsyms names them too, the search finds the same addresses (x86-64 6.1, arm64 6.12)",
+          .enabled(if: sharedDumps != nil, "../shared/dumps is absent beside this checkout: skipped"), arguments: [
+        "linux-6.1-x86_64-kdump/vmcore.kdump-zlib-d31", "linux-6.1-x86_64-qemu/vmcore.kdump-zlib", "linux-6.12-arm64-qemu/vmcore.elf.zst",
+    ])
+    func agreesWithKallsyms(_ file: String) throws {
+        let url = sharedDumps!.appendingPathComponent(file)
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let kernel = try LinuxKernel(dump: try Dump.open(url.path))
+        let k = try kernel.kallsyms()
+        for name in ["init_task", "modules"] {
+            #expect(kernel.structuralGlobal(name) == k.symbol(named: name)?.address, "\(file): \(name)")
+        }
+    }
+
+    @Test("without CONFIG_KALLSYMS_ALL and without a System.map: init_task where the guest had it, modules where System.map puts it (arm64 5.10, 6.1; lab)",
+          .enabled(if: arm64Lab != nil, "VMCORE_ARM64_LAB is not set"), arguments: ["5.10.0-32-cloud-arm64", "6.1.0-50-cloud-arm64"])
+    func withoutKallsymsAll(_ kver: String) throws {
+        let folder = arm64Lab!.appendingPathComponent("\(kver)/dumps/qemu-arm64-a57-kaslr-vmci-256M")
+        let map = arm64Lab!.appendingPathComponent("\(kver)/dbg/usr/lib/debug/boot/System.map-\(kver)")
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("vmcore.elf").path) else { return }
+        let (truth, _) = try guestRecord(folder)
+        let kernel = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.elf").path))
+        #expect((try kernel.kallsyms()).symbol(named: "init_task") == nil)
+        #expect(kernel.symbol("init_task") == truth.kallsyms["init_task"])
+        let withMap = try LinuxKernel(dump: try Dump.open(folder.appendingPathComponent("vmcore.elf").path))
+        try withMap.useSymbols(try SymbolFile.open(map.path))
+        #expect(kernel.symbol("modules") != nil && kernel.symbol("modules") == withMap.symbol("modules"))
+        #expect(try kernel.modules().map(\.name) == withMap.modules().map(\.name))
+        let r = try vmcore(["sym", folder.appendingPathComponent("vmcore.elf").path, "init_task"])
+        #expect(r.text == "\(String(truth.kallsyms["init_task"]!, radix: 16)) D init_task\n")
     }
 }

@@ -58,6 +58,17 @@ public final class KernelAddressSpace: Sendable {
         do { return try translator.translate(va) } catch { throw self.error(error) }
     }
 
+    /// The pages mapped in `range` through page tables (the regions that walk them), in
+    /// address order, at most `limit`.
+    public func mappings(in range: ClosedRange<UInt64>, limit: Int = 1 << 20) -> [PageTableWalker.Mapping] {
+        var out: [PageTableWalker.Mapping] = []
+        for region in translator.regions {
+            guard case .pageTable(let walker) = region.map, region.start <= range.upperBound, region.last >= range.lowerBound else { continue }
+            out += walker.mappings(in: max(range.lowerBound, region.start)...min(range.upperBound, region.last), limit: limit - out.count)
+        }
+        return out
+    }
+
     /// The physical address of `va` (cached).
     public func physical(_ va: UInt64) throws(VMCoreError) -> UInt64 {
         do { return try translator.lookup(va).physical } catch { throw self.error(error) }

@@ -61,7 +61,8 @@ extension LinuxKernel {
     func symbolSource(_ name: String) -> String {
         if vmcoreinfo?.value.symbol(name) != nil { return "VMCOREINFO" }
         if (try? kallsyms())?.symbol(named: name) != nil { return "kallsyms" }
-        return symbolFileSource ?? "kallsyms"
+        if fileSymbol(named: name) != nil, let file = symbolFileSource { return file }
+        return Self.structuralGlobals.contains(name) ? "found by structure" : "kallsyms"
     }
 
     /// The first `struct btf_header` (version 1, 24 bytes, types first, then strings) in the
@@ -73,7 +74,7 @@ extension LinuxKernel {
             var at = range.lowerBound
             while at < range.upperBound {
                 let n = Int(min(range.upperBound - at, 4 << 20))
-                guard let chunk = try? addressSpace.read(virtual: at, count: n) else { at &+= UInt64(n); continue }
+                let chunk = readPresent(at, n)
                 var from = 0
                 // The header is 4-byte aligned.
                 while let hit = ByteSearch.firstIndex(of: magic, in: chunk, range: from..<chunk.count) {

@@ -82,7 +82,7 @@ extension LinuxKernel {
         let file = dump.files[0]
         guard let head = coreSymbol("modules") else {
             throw VMCoreError(.notInDump, file: file, "cannot list modules",
-                              "neither VMCOREINFO nor kallsyms names the 'modules' list (a kernel built without CONFIG_KALLSYMS_ALL); the kernel's System.map does", hint: .symbolFile)
+                              "neither VMCOREINFO nor kallsyms names the 'modules' list (a kernel built without CONFIG_KALLSYMS_ALL), and no struct module was found in the module area; the kernel's System.map names it", hint: .symbolFile)
         }
         let module = try type("struct module")
         let listOffset = try module.offset(of: "list")

@@ -42,6 +42,8 @@ public final class LinuxKernel: Sendable {
     let moduleBTFCache = Mutex<[(module: String, btf: BTF)]?>(nil)
     /// The user's symbol file and how far its addresses move (`useSymbols(_:)`).
     let symbolFile = Mutex<(SymbolFile, UInt64)?>(nil)
+    /// Globals found by their structure (`structuralGlobal(_:)`), and misses.
+    let globalsCache = Mutex<[String: UInt64?]>([:])
 
     /// How an architecture's locator describes the kernel it found.
     struct Placement {

@@ -122,11 +122,14 @@ extension LinuxKernel {
     /// through BTF.
     func coreSymbol(_ name: String) -> UInt64? {
         vmcoreinfo?.value.symbol(name) ?? (try? kallsyms())?.symbol(named: name)?.address ?? fileSymbol(named: name)?.address
+            ?? structuralGlobal(name)
     }
 
-    /// A symbol by name from kallsyms, then the user's symbol file, then the modules.
+    /// A symbol by name from kallsyms, then the user's symbol file, then the modules, then
+    /// the globals found by their structure (`init_task`, `modules`).
     public func lookupSymbol(_ name: String) -> KernelSymbol? {
         (try? kallsyms())?.symbol(named: name) ?? fileSymbol(named: name) ?? moduleSymbol(named: name)
+            ?? structuralGlobal(name).map { KernelSymbol(name: name, address: $0, type: "D", size: nil, module: nil) }
     }
 
     /// The symbol an address falls in: kallsyms, then the user's symbol file, then the modules.
