@@ -45,6 +45,8 @@ enum ParserTargets {
                     outcome.errors.append("walk: \(error)")
                 }
             }
+            // The whole space enumerated, as the searches for module memory do.
+            _ = walker.mappings(in: 0...UInt64.max, limit: 256, maxEntries: 1 << 14)
             return outcome
         },
         FuzzTarget(name: "kallsyms", summary: "kallsyms tables: _stext, flags, symbol count, token index, then token table, names and addresses",

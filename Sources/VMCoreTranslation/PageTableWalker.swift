@@ -155,9 +155,11 @@ public final class PageTableWalker: Sendable {
 
     /// The pages and blocks mapped in `range`, in address order, skipping whole tables an
     /// upper level leaves out (a 2 GiB module area costs a few table reads, not half a million
-    /// walks); at most `limit` of them. Tables that cannot be read are skipped.
-    public func mappings(in range: ClosedRange<UInt64>, limit: Int = 1 << 20) -> [Mapping] {
+    /// walks); at most `limit` of them, after reading at most `maxEntries` entries (hostile
+    /// tables can point at themselves at every level). Tables that cannot be read are skipped.
+    public func mappings(in range: ClosedRange<UInt64>, limit: Int = 1 << 20, maxEntries: Int = 1 << 22) -> [Mapping] {
         var out: [Mapping] = []
+        var budget = maxEntries
         let top = shifts[0] + UInt64(levels[0].bits)
         // The bits above the top level's index (the sign extension of a kernel address).
         let high = top >= 64 ? 0 : range.lowerBound & ~((UInt64(1) << top) - 1)
@@ -165,11 +167,12 @@ public final class PageTableWalker: Sendable {
             let span = spans[depth]
             let count = Int(indexMasks[depth]) + 1
             for index in 0..<count {
-                guard out.count < limit else { return }
+                guard out.count < limit, budget > 0 else { return }
                 let va = prefix | UInt64(index) << shifts[depth]
                 // Entries wholly outside the range are skipped.
                 if va &+ (span - 1) < range.lowerBound { continue }
                 if va > range.upperBound { return }
+                budget -= 1
                 guard let entry = try? self.entry(depth, table: table, index: index, translating: va) else { continue }
                 switch form.decode(entry, level: depth) {
                 case .notPresent: continue

@@ -9,6 +9,27 @@ struct TranslationTests {
         return KernelAddressSpace(memory: dump.memory, form: X86_64Paging(fiveLevel: b.fiveLevel), root: b.root, file: "mem.raw")
     }
 
+    @Test("mappings of a range: pages and blocks in address order with their flags; a table that points at itself ends")
+    func mappings() throws {
+        var b = PageTableBuilder(size: 8 << 20)
+        b.map(0xffff_ffff_c000_3000, to: 0x30_0000, flags: 0x8000_0000_0000_0063)  // RW, NX
+        b.map(0xffff_ffff_c000_1000, to: 0x31_0000)
+        b.map(0xffff_ffff_c020_0000, to: 0x40_0000, size: 1 << 21)
+        b.map(0xffff_ffff_8100_0000, to: 0x20_0000, size: 1 << 21)  // outside the range asked for
+        let space = try walker(b)
+        let found = space.mappings(in: 0xffff_ffff_c000_0000...0xffff_ffff_feff_ffff)
+        #expect(found.map(\.virtual) == [0xffff_ffff_c000_1000, 0xffff_ffff_c000_3000, 0xffff_ffff_c020_0000])
+        #expect(found.map(\.size) == [4096, 4096, 1 << 21])
+        #expect(found.map(\.physical) == [0x31_0000, 0x30_0000, 0x40_0000])
+        #expect(found[1].flags.contains("NX") && found[1].flags.contains("RW"))
+        #expect(space.mappings(in: 0xffff_ffff_c000_0000...0xffff_ffff_feff_ffff, limit: 2).count == 2)
+        // Every PML4 entry pointing back at the PML4: the walk ends within its entry budget.
+        var loop = PageTableBuilder(size: 4 << 20)
+        for i in 0..<512 { loop.setEntry(loop.root + UInt64(i * 8), loop.root | 0x63) }
+        let looped = try walker(loop)
+        #expect(looped.mappings(in: 0...UInt64.max).count <= 1 << 20)
+    }
+
     @Test("4 KiB, 2 MiB and 1 GiB pages, 4- and 5-level", arguments: [false, true])
     func pageSizes(_ five: Bool) throws {
         var b = PageTableBuilder(size: 8 << 20, fiveLevel: five)
