@@ -43,6 +43,8 @@ struct Read: ParsableCommand {
             let kernel = try withSymbols(try d.kernel(), symbols.path)
             address = try kernel.resolve(virtual)
             space = try kernel.kernelAddressSpace()
+            // The hexdump's header: what the address is, when the kernel's symbols say.
+            if !raw, let name = kernel.symbolize(address) { print("\(hex(address)) = \(name):") }
         } else {
             address = parseAddress(physical!)!
         }

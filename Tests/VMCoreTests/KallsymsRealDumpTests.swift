@@ -127,5 +127,8 @@ struct SymCommandTests {
         // read --virtual takes kallsyms names VMCOREINFO does not give.
         let read = try vmcore(["read", dump, "--virtual", "linux_banner", "--length", "13", "--raw"])
         #expect(read.text == "Linux version")
+        // The hexdump names what it shows.
+        let dumped = try vmcore(["read", dump, "--virtual", "linux_banner", "--length", "16"])
+        #expect(dumped.text.hasPrefix("\(hex(banner)) = linux_banner+0x0/0xd0:\n"))
     }
 }
