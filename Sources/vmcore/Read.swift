@@ -10,7 +10,7 @@ struct Read: ParsableCommand {
     @Option(help: ArgumentHelp("Physical address to read (0x-prefixed hex or decimal).", valueName: "address"))
     var physical: String?
 
-    @Option(help: ArgumentHelp("Kernel virtual address to read, or a symbol VMCOREINFO names (init_uts_ns).", valueName: "address"))
+    @Option(help: ArgumentHelp("Kernel virtual address to read, or a symbol (VMCOREINFO, kallsyms, a module's, or --symbols).", valueName: "address"))
     var virtual: String?
 
     @OptionGroup var symbols: SymbolsOption

@@ -5,7 +5,7 @@ struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk the kernel page tables for a virtual address: each level's table, index, entry and flags.")
 
-    @Argument(help: ArgumentHelp("The dump file(s), then a kernel virtual address (0x-prefixed hex or decimal) or a symbol VMCOREINFO names.",
+    @Argument(help: ArgumentHelp("The dump file(s), then a kernel virtual address (0x-prefixed hex or decimal) or a symbol (VMCOREINFO, kallsyms, a module's, or --symbols).",
                                  valueName: "dump… address"))
     var operands: [String]
 

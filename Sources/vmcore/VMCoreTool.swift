@@ -6,7 +6,7 @@ import VMCoreNet
 struct VMCoreTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vmcore",
-        abstract: "Read kernel crash dumps: what the dump is, its memory, its VMCOREINFO.",
+        abstract: "Read kernel crash dumps: what the dump is, its memory, its log, its symbols, modules and types.",
         discussion: """
         Reads Linux ELF vmcores (kexec/kdump and QEMU), kdump-compressed files (makedumpfile, \
         QEMU; zlib, lzo, snappy and zstd pages; split sets) and makedumpfile flattened streams \
