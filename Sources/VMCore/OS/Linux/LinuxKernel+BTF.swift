@@ -24,7 +24,7 @@ extension LinuxKernel {
             }
             let bytes = try addressSpace.read(virtual: start, count: Int(stop - start))
             do {
-                return Sourced(value: try BTF(bytes, pointerSize: pointerSize, location: start), source: "__start_BTF..__stop_BTF (\(symbolSource("__start_BTF")))")
+                return Sourced(value: try BTF(bytes, pointerSize: pointerSize, location: start), source: "__start_BTF..__stop_BTF, named by \(symbolSource("__start_BTF"))")
             } catch {
                 throw VMCoreError(.corrupt, file: file, "BTF at \(hex(start)) does not parse", error.description)
             }
@@ -51,7 +51,7 @@ extension LinuxKernel {
             guard header[0] == 0x9f && header[1] == 0xeb || header[0] == 0xeb && header[1] == 0x9f else {
                 throw VMCoreError(.corrupt, file: dump.files[0], "no BTF header at __start_BTF \(hex(start))", "the first bytes are \(header.prefix(4).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " "))")
             }
-            return Sourced(value: (start, stop - start), source: "__start_BTF..__stop_BTF (\(symbolSource("__start_BTF")))")
+            return Sourced(value: (start, stop - start), source: "__start_BTF..__stop_BTF, named by \(symbolSource("__start_BTF"))")
         }
         let b = try sourcedBTF()
         return Sourced(value: (b.value.location, UInt64(b.value.bytesCount)), source: b.source)
