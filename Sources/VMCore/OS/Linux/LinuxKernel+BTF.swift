@@ -70,30 +70,17 @@ extension LinuxKernel {
     func findBTF(pointerSize: Int) -> (UInt64, BTF)? {
         let little = dump.byteOrder == .little
         let magic: [UInt8] = little ? [0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00] : [0xeb, 0x9f, 0x01, 0x00, 0x00, 0x00, 0x00, 0x18]
-        for range in readOnlyImageVirtualRanges() {
-            var at = range.lowerBound
-            while at < range.upperBound {
-                let n = Int(min(range.upperBound - at, 4 << 20))
-                let chunk = readPresent(at, n)
-                var from = 0
-                // The header is 4-byte aligned.
-                while let hit = ByteSearch.firstIndex(of: magic, in: chunk, range: from..<chunk.count) {
-                    from = hit + 1
-                    guard hit % 4 == 0, hit + 24 <= chunk.count else { continue }
-                    let header = Array(chunk[hit..<hit + 24])
-                    let typeOff = BTF.load32(header, 8, little), typeLen = BTF.load32(header, 12, little)
-                    let strOff = BTF.load32(header, 16, little), strLen = BTF.load32(header, 20, little)
-                    let total = 24 + UInt64(max(typeOff + typeLen, strOff &+ strLen))
-                    guard typeOff == 0, strOff == typeLen, total <= Self.maxBTFSize else { continue }
-                    let va = at + UInt64(hit)
-                    guard let bytes = try? addressSpace.read(virtual: va, count: Int(total)),
-                          let btf = try? BTF(bytes, base: nil, pointerSize: pointerSize, location: va), btf.lookup("struct task_struct") != nil else { continue }
-                    return (va, btf)
-                }
-                at &+= UInt64(max(n - 32, 1))
-            }
+        return firstMatch(of: magic, in: readOnlyImageVirtualRanges()) { va in
+            // The header is 4-byte aligned; its sections are checked before they are added.
+            guard va % 4 == 0, let header = try? addressSpace.read(virtual: va, count: 24) else { return nil }
+            let typeOff = BTF.load32(header, 8, little), typeLen = BTF.load32(header, 12, little)
+            let strOff = BTF.load32(header, 16, little), strLen = BTF.load32(header, 20, little)
+            guard typeOff == 0, strOff == typeLen else { return nil }
+            let total = 24 + UInt64(typeLen) + UInt64(strLen)
+            guard total <= Self.maxBTFSize, let bytes = try? addressSpace.read(virtual: va, count: Int(total)),
+                  let btf = try? BTF(bytes, base: nil, pointerSize: pointerSize, location: va), btf.lookup("struct task_struct") != nil else { return nil }
+            return (va, btf)
         }
-        return nil
     }
 }
 

@@ -61,23 +61,35 @@ extension LinuxKernel {
         guard let task = try? type("struct task_struct"), let comm = try? task.offset(of: "comm"),
               let pid = try? task.offset(of: "pid"), let tasks = try? task.offset(of: "tasks") else { return nil }
         for needle in [Array("swapper/0".utf8) + [0], Array("swapper".utf8) + [0]] {
-            for range in writableImageVirtualRanges() {
-                var at = range.lowerBound
-                while at < range.upperBound {
-                    let n = Int(min(range.upperBound - at, 4 << 20))
-                    let chunk = readPresent(at, n)
-                    var from = 0
-                    while let hit = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
-                        from = hit + 1
-                        let candidate = at &+ UInt64(hit) &- comm
-                        guard candidate % 8 == 0, (try? readInteger(at: candidate &+ pid, size: 4, "task_struct.pid")) == 0,
-                              let next = try? readPointer(at: candidate &+ tasks, "task_struct.tasks.next"),
-                              (try? readPointer(at: next &+ UInt64(dump.architecture.pointerSize), "list_head.prev")) == candidate &+ tasks
-                        else { continue }
-                        return candidate
-                    }
-                    at &+= UInt64(max(n - needle.count, 1))
+            let found = firstMatch(of: needle, in: writableImageVirtualRanges()) { va -> UInt64? in
+                let candidate = va &- comm
+                guard candidate % 8 == 0, (try? readInteger(at: candidate &+ pid, size: 4, "task_struct.pid")) == 0,
+                      let next = try? readPointer(at: candidate &+ tasks, "task_struct.tasks.next"),
+                      (try? readPointer(at: next &+ UInt64(dump.architecture.pointerSize), "list_head.prev")) == candidate &+ tasks
+                else { return nil }
+                return candidate
+            }
+            if let found { return found }
+        }
+        return nil
+    }
+
+    /// The first non-nil `check(va)` over the places `needle` occurs in `ranges`, in address
+    /// order. The ranges are read 4 MiB at a time, overlapping by the needle's length less
+    /// one so no occurrence is missed at a seam; pages the dump lacks read as zero.
+    func firstMatch<T>(of needle: [UInt8], in ranges: [Range<UInt64>], _ check: (UInt64) -> T?) -> T? {
+        for range in ranges {
+            var at = range.lowerBound
+            while at < range.upperBound {
+                let n = Int(min(range.upperBound - at, 4 << 20))
+                let chunk = readPresent(at, n)
+                var from = 0
+                while let hit = ByteSearch.firstIndex(of: needle, in: chunk, range: from..<chunk.count) {
+                    from = hit + 1
+                    if let found = check(at &+ UInt64(hit)) { return found }
                 }
+                guard n >= needle.count, at &+ UInt64(n) < range.upperBound else { break }
+                at &+= UInt64(n - needle.count + 1)
             }
         }
         return nil
